@@ -1,0 +1,1 @@
+"""Imports the modules whose CLI commands live outside cli.py, so they register."""

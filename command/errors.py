@@ -1,0 +1,46 @@
+"""The domain error hierarchy. The web layer maps each class to one HTTP status, in one table."""
+
+from __future__ import annotations
+
+
+class GridcmdError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: object | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(GridcmdError):
+    code = "invalid_input"
+
+
+class NotFound(GridcmdError):
+    code = "not_found"
+
+
+class Conflict(GridcmdError):
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class NotAuthenticated(GridcmdError):
+    code = "not_authenticated"
+
+
+class Forbidden(GridcmdError):
+    code = "forbidden"
+
+
+class TooLarge(GridcmdError):
+    code = "too_large"
+
+
+class RateLimited(GridcmdError):
+    code = "rate_limited"

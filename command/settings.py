@@ -1,0 +1,59 @@
+"""One typed settings object, built from the environment and passed in (never read at import)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration. `DATABASE_URL` and `REDIS_URL` are read bare; the rest carry the `GRIDCMD_` prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDCMD_", extra="ignore")
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/gridcmd",
+        validation_alias=AliasChoices("DATABASE_URL", "GRIDCMD_DATABASE_URL"),
+        description="PostgreSQL (with PostGIS) connection URL.",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "GRIDCMD_REDIS_URL"),
+        description="Redis connection URL.",
+    )
+    secret_key: str = Field("dev-insecure-key-change-me-in-production-0123456789", description="Key that signs access tokens.")
+    token_ttl_s: int = Field(12 * 3600, description="Access token lifetime in seconds.")
+    locate_tolerance_m: float = Field(200.0, description="Outside every region: nearest region within this.")
+    presence_ttl_s: int = Field(120, description="A worker with no position report for this long is away.")
+    ack_timeout_s: int = Field(60, description="Default time a worker has to accept an order.")
+    max_dispatch_attempts: int = Field(3, description="Failed offers before operators are alerted.")
+    sweeper_interval_s: float = Field(5.0, description="How often the sweeper re-drives half-done work.")
+    max_body_bytes: int = Field(1_000_000, description="Largest accepted JSON request body.")
+    max_upload_bytes: int = Field(8_000_000, description="Largest accepted photo upload.")
+    upload_dir: str = Field("var/uploads", description="Where uploaded photos are stored.")
+    basemap_url: str = Field("", description="Optional raster tile URL template for the base map (intranet/天地图).")
+    resident_rate_per_min: int = Field(20, description="Resident requests allowed per client address a minute.")
+    simulate_alert_rate: float = Field(0.2, description="Demo simulator: alerts per second.")
+    simulate_workers_step_s: float = Field(3.0, description="Demo simulator: seconds between worker moves.")
+    db_pool_size: int = Field(10, description="SQLAlchemy pool size per process.")
+    log_level: str = Field("info", description="Log level.")
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The URL SQLAlchemy's asyncpg dialect wants."""
+        return to_driver_url(self.database_url, "asyncpg")
+
+    @cached_property
+    def sync_database_url(self) -> str:
+        """The URL for synchronous tools (Alembic, psycopg)."""
+        return to_driver_url(self.database_url, "psycopg")
+
+
+def to_driver_url(url: str, driver: str) -> str:
+    """Rewrite any postgres URL to name the given SQLAlchemy driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return f"postgresql+{driver}://" + url[len(prefix):]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")

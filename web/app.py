@@ -1,0 +1,56 @@
+"""FastAPI factory. Pools are opened in lifespan and kept on app.state; nothing connects at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from command.db import make_engine, make_sessionmaker
+from command.settings import Settings
+from web.errors import register_error_handlers
+from web.middleware import BodySizeLimit
+from web.routers import ROUTERS
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        for hook in app.state.startup_hooks:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+            await app.state.redis.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(title="gridcmd", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    # Background services (event fan-out, sweeper…) register async hooks here: fn(app) -> None.
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    register_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,50 @@
+"""One error → status table, registered once on the app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from command import errors
+
+STATUS: dict[type[errors.GridcmdError], int] = {
+    errors.InvalidInput: 422,
+    errors.NotFound: 404,
+    errors.IllegalTransition: 409,
+    errors.Conflict: 409,
+    errors.NotAuthenticated: 401,
+    errors.Forbidden: 403,
+    errors.TooLarge: 413,
+    errors.RateLimited: 429,
+}
+
+
+def status_for(exc: errors.GridcmdError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict:
+    body: dict = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return body
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(errors.GridcmdError)
+    async def _domain(_: Request, exc: errors.GridcmdError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.NotAuthenticated) else None
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details), status_code=status_for(exc), headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
+        ]
+        return JSONResponse(error_body("invalid_input", "request validation failed", details), status_code=422)

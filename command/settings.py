@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "GRIDCMD_REDIS_URL"),
         description="Redis connection URL.",
     )
-    secret_key: str = Field("dev-insecure-key-change-me-in-production-0123456789", description="Key that signs access tokens.")
+    secret_key: str = Field(
+        "dev-insecure-key-change-me-in-production-0123456789", description="Key that signs access tokens."
+    )
     token_ttl_s: int = Field(12 * 3600, description="Access token lifetime in seconds.")
     locate_tolerance_m: float = Field(200.0, description="Outside every region: nearest region within this.")
     presence_ttl_s: int = Field(120, description="A worker with no position report for this long is away.")

@@ -7,14 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from command.settings import Settings
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from geo.db import NAMING, GeoBase
 
 
 class Base(DeclarativeBase):
@@ -32,7 +25,9 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def import_all_models() -> None:
-    """Import every model module so Base.metadata is complete (Alembic, tests)."""
+def all_metadata() -> list[MetaData]:
+    """Every model module imported, and the metadata of each layer (Alembic, tests)."""
     import command.models  # noqa: F401
     import geo.models  # noqa: F401
+
+    return [GeoBase.metadata, Base.metadata]

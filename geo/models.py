@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from command.db import Base
+from geo.db import GeoBase
 
 
 class Level(enum.StrEnum):
@@ -38,7 +38,7 @@ class Level(enum.StrEnum):
 LEVEL_DEPTH: dict[Level, int] = {lvl: i for i, lvl in enumerate(Level)}
 
 
-class Region(Base):
+class Region(GeoBase):
     __tablename__ = "regions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -69,7 +69,7 @@ class ResourceKind(enum.StrEnum):
     camera = "camera"
 
 
-class ResourcePoint(Base):
+class ResourcePoint(GeoBase):
     """Emergency resources on the map (应急资源一张图)."""
 
     __tablename__ = "resource_points"

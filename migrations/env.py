@@ -5,18 +5,18 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from command.db import Base, import_all_models
+from command.db import all_metadata
 from command.settings import Settings
 
-import_all_models()
-target_metadata = Base.metadata
+target_metadata = all_metadata()
+OUR_TABLES = {name for md in target_metadata for name in md.tables}
 config = context.config
 
 
 def include_object(obj, name, type_, reflected, compare_to):
     # PostGIS owns spatial_ref_sys and friends; compare only the tables our models declare.
     if type_ == "table":
-        return name in target_metadata.tables
+        return name in OUR_TABLES
     return True
 
 

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from command import errors
+from geo.errors import GeoInputError
 
 STATUS: dict[type[errors.GridcmdError], int] = {
     errors.InvalidInput: 422,
@@ -41,6 +42,10 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details), status_code=status_for(exc), headers=headers
         )
+
+    @app.exception_handler(GeoInputError)
+    async def _geo(_: Request, exc: GeoInputError) -> JSONResponse:
+        return JSONResponse(error_body("invalid_input", exc.message, exc.details), status_code=422)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

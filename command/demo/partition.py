@@ -1,0 +1,127 @@
+"""Geometry for the generated city: relaxed Voronoi partitions of a parent polygon, and the final
+noding pass that turns an approximate partition into an exact coverage (shared borders bit-identical)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, Point, Polygon
+from shapely.geometry.base import BaseGeometry
+from shapely.strtree import STRtree
+
+
+def sample_points(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n uniform random points inside poly (rejection sampling from its bounding box)."""
+    minx, miny, maxx, maxy = poly.bounds
+    out: list[np.ndarray] = []
+    got = 0
+    while got < n:
+        cand = rng.uniform((minx, miny), (maxx, maxy), size=(max(4 * (n - got), 16), 2))
+        cand = cand[shapely.contains_xy(poly, cand[:, 0], cand[:, 1])]
+        out.append(cand)
+        got += len(cand)
+    return np.concatenate(out)[:n]
+
+
+def _cells(parent: BaseGeometry, pts: np.ndarray) -> list[BaseGeometry]:
+    """Voronoi cells of pts (in input order) clipped to parent."""
+    minx, miny, maxx, maxy = parent.bounds
+    frame = shapely.box(minx, miny, maxx, maxy).buffer(max(maxx - minx, maxy - miny))
+    cells = shapely.voronoi_polygons(MultiPoint(pts), extend_to=frame, ordered=True)
+    return [c.intersection(parent) for c in cells.geoms]
+
+
+def voronoi_partition(
+    parent: BaseGeometry, n: int, rng: np.random.Generator, *, lloyd: int = 3, jitter: float = 0.25
+) -> list[Polygon]:
+    """Split parent into n irregular polygons: jittered, partly relaxed Voronoi cells clipped to it.
+
+    Lloyd iterations even out the sizes; jitter afterwards keeps the cells from looking machine-made.
+    A cell that clipping cuts into pieces keeps the piece with its seed; the other pieces go to the
+    sibling sharing the longest border with them, so every child is one Polygon."""
+    if n == 1:
+        return [_largest(parent)] if parent.geom_type == "Polygon" else [parent]  # type: ignore[list-item]
+    pts = sample_points(parent, n, rng)
+    for _ in range(lloyd):
+        cells = _cells(parent, pts)
+        new = []
+        for c, p in zip(cells, pts, strict=True):
+            cen = c.centroid if not c.is_empty else Point(p)
+            if not parent.contains(cen):
+                cen = c.point_on_surface() if not c.is_empty else Point(p)
+            new.append((cen.x, cen.y))
+        pts = np.array(new)
+    spacing = np.sqrt(parent.area / n)
+    moved = pts + rng.normal(0, jitter * spacing, size=pts.shape)
+    inside = shapely.contains_xy(parent, moved[:, 0], moved[:, 1])
+    pts = np.where(inside[:, None], moved, pts)
+    return _fix_pieces(_cells(parent, pts), pts)
+
+
+def _largest(geom: BaseGeometry) -> BaseGeometry:
+    parts = list(getattr(geom, "geoms", [geom]))
+    return max(parts, key=lambda g: g.area)
+
+
+def _fix_pieces(cells: list[BaseGeometry], pts: np.ndarray) -> list[Polygon]:
+    keep: list[BaseGeometry] = []
+    orphans: list[BaseGeometry] = []
+    for c, p in zip(cells, pts, strict=True):
+        parts = [g for g in getattr(c, "geoms", [c]) if g.geom_type == "Polygon" and not g.is_empty]
+        seed = Point(p)
+        main = next((g for g in parts if g.covers(seed)), None) or max(parts, key=lambda g: g.area)
+        keep.append(main)
+        orphans.extend(g for g in parts if g is not main)
+    for piece in orphans:
+        # The sibling sharing the longest border takes the stray piece.
+        grown = piece.buffer(max(piece.length, 1e-9) * 1e-6)
+        best = max(range(len(keep)), key=lambda i: keep[i].boundary.intersection(grown).length)
+        keep[best] = _largest(shapely.union(keep[best], piece.buffer(max(piece.length, 1e-9) * 1e-7)))
+    return keep  # type: ignore[return-value]
+
+
+def allocate(total: int, weights: Sequence[float], minimum: int) -> list[int]:
+    """Split `total` in proportion to weights (largest remainder), each at least `minimum`."""
+    w = np.asarray(weights, dtype=float)
+    spare = total - minimum * len(w)
+    if spare < 0:
+        raise ValueError("total below the minimum")
+    raw = spare * w / w.sum()
+    counts = np.floor(raw).astype(int)
+    order = np.argsort(-(raw - counts), kind="stable")
+    counts[order[: spare - counts.sum()]] += 1
+    return [int(c) + minimum for c in counts]
+
+
+def exact_coverage(
+    leaves: Sequence[BaseGeometry], to_lonlat: Callable[[np.ndarray], np.ndarray], grid: float
+) -> list[BaseGeometry]:
+    """Leaves (metres, approximately tiling) → lon/lat polygons that tile exactly.
+
+    All leaf borders are noded together by snap-rounding to `grid` degrees and polygonised; each face
+    goes to the leaf containing it (a sliver nobody owns goes to the neighbour sharing the longest edge).
+    Faces come from one noded line set, so neighbours carry the very same vertices on their border."""
+    approx = [shapely.transform(g, to_lonlat) for g in leaves]
+    lines = shapely.unary_union(shapely.boundary(np.array(approx, dtype=object)), grid_size=grid)
+    faces = list(shapely.polygonize(list(getattr(lines, "geoms", [lines]))).geoms)
+    tree = STRtree(approx)
+    reps = shapely.point_on_surface(np.array(faces, dtype=object))
+    pairs = tree.query(reps, predicate="within")
+    owners: dict[int, list[int]] = {}
+    for f, leaf in zip(pairs[0], pairs[1], strict=True):
+        owners.setdefault(int(f), []).append(int(leaf))
+    owned: list[list[BaseGeometry]] = [[] for _ in leaves]
+    slivers = []
+    for i, face in enumerate(faces):
+        o = owners.get(i, [])
+        if len(o) == 1:
+            owned[o[0]].append(face)
+        else:
+            slivers.append(face)
+    for face in slivers:
+        cand = tree.query(face, predicate="intersects")
+        best = max(cand, key=lambda j: face.boundary.intersection(approx[j].boundary).length)
+        owned[int(best)].append(face)
+    return [shapely.unary_union(fs, grid_size=grid) for fs in owned]

@@ -112,3 +112,14 @@ def test_names_are_believable(regions: dict) -> None:
     assert names["street"].endswith("街道") and names["community"].endswith("社区")
     assert names["grid"].startswith("第") and names["grid"].endswith("网格")
     assert names["microgrid"].endswith("微网格")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_other_seeds_also_valid(seed: int) -> None:
+    fc = generate_city(seed)
+    assert Counter(f["properties"]["level"] for f in fc["features"])["microgrid"] == 1500
+    geoms = [shape(f["geometry"]) for f in fc["features"]]
+    assert all(g.is_valid for g in geoms)
+    micro = [g for f, g in zip(fc["features"], geoms, strict=True) if f["properties"]["level"] == "microgrid"]
+    assert abs(sum(g.area for g in micro) - geoms[0].area) <= TOL * geoms[0].area
+    assert sum("enclave_in" in f["properties"] for f in fc["features"]) == 1

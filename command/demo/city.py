@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import polylabel
 
 from command.demo import names
-from command.demo.partition import allocate, exact_coverage, voronoi_partition
+from command.demo.partition import Warp, allocate, exact_coverage, voronoi_partition
 
 CENTRE = (118.78, 32.05)  # lon, lat: central Nanjing
 HALF_AXES_M = (7500.0, 6000.0)  # about 15 × 12 km
@@ -75,8 +75,10 @@ def _carve_enclave(streets: list[BaseGeometry], rng: np.random.Generator) -> tup
     return a, b, blob
 
 
-def _build_tree(seed: int) -> tuple[_Node, _Node]:
+def _build_tree(seed: int) -> tuple[_Node, _Node, Warp]:
     rng = np.random.default_rng(seed)
+    # Borders bend like roads and rivers: long gentle waves plus short ones.
+    warp = Warp(rng, [(160.0, 5200.0), (110.0, 2900.0), (22.0, 900.0), (9.0, 420.0)])
     street_names = list(rng.permutation(names.STREETS))
     community_names = list(rng.permutation(names.COMMUNITIES))
     d_code, d_name = names.DISTRICT
@@ -122,7 +124,7 @@ def _build_tree(seed: int) -> tuple[_Node, _Node]:
             grid.children.append(
                 _Node(f"{grid.code}{m + 1:02d}", f"{short}{grid.props['no']}-{m + 1}微网格", "microgrid", grid, g)
             )
-    return district, enclave
+    return district, enclave, warp
 
 
 def _walk(node: _Node) -> list[_Node]:
@@ -132,11 +134,13 @@ def _walk(node: _Node) -> list[_Node]:
     return out
 
 
-def _finalise(district: _Node) -> None:
+def _finalise(district: _Node, warp: Warp) -> None:
     """Exact lon/lat geometry: micro-grids from the noded coverage, every other level the union of its children."""
     nodes = _walk(district)
     leaves = [n for n in nodes if n.level == "microgrid"]
-    for leaf, geom in zip(leaves, exact_coverage([n.geom for n in leaves], _to_lonlat, GRID_DEG), strict=True):
+    exact = exact_coverage([n.geom for n in leaves], warp=warp, unwarp=warp.inverse, to_lonlat=_to_lonlat,
+                           grid=GRID_DEG)
+    for leaf, geom in zip(leaves, exact, strict=True):
         leaf.geom = geom
     for level in ("grid", "community", "street", "district"):
         for n in (x for x in nodes if x.level == level):
@@ -147,8 +151,8 @@ def generate_city(seed: int) -> dict:
     """A GeoJSON FeatureCollection (WGS-84) with properties code, name, level, parent_code; parents first.
 
     The enclave community carries `enclave_in` (the code of the street it lies inside)."""
-    district, _ = _build_tree(seed)
-    _finalise(district)
+    district, _, warp = _build_tree(seed)
+    _finalise(district, warp)
     features = []
     for n in _walk(district):
         props = {"code": n.code, "name": n.name, "level": n.level, "parent_code": n.parent.code if n.parent else ""}

@@ -96,18 +96,27 @@ def allocate(total: int, weights: Sequence[float], minimum: int) -> list[int]:
 
 
 def exact_coverage(
-    leaves: Sequence[BaseGeometry], to_lonlat: Callable[[np.ndarray], np.ndarray], grid: float
+    leaves: Sequence[BaseGeometry],
+    *,
+    warp: Callable[[np.ndarray], np.ndarray],
+    unwarp: Callable[[np.ndarray], np.ndarray],
+    to_lonlat: Callable[[np.ndarray], np.ndarray],
+    grid: float,
+    segment_m: float = 25.0,
 ) -> list[BaseGeometry]:
     """Leaves (metres, approximately tiling) → lon/lat polygons that tile exactly.
 
-    All leaf borders are noded together by snap-rounding to `grid` degrees and polygonised; each face
-    goes to the leaf containing it (a sliver nobody owns goes to the neighbour sharing the longest edge).
-    Faces come from one noded line set, so neighbours carry the very same vertices on their border."""
-    approx = [shapely.transform(g, to_lonlat) for g in leaves]
-    lines = shapely.unary_union(shapely.boundary(np.array(approx, dtype=object)), grid_size=grid)
+    The leaf borders are noded once into one shared line set, densified and bent by `warp` (so Voronoi's
+    straight edges become gently curved, like streets and rivers), snap-rounded to `grid` degrees and
+    polygonised. Each face goes to the leaf containing its (unwarped) interior point; a sliver nobody or
+    two leaves own goes to the neighbour sharing the longest edge. Neighbours therefore carry the very same
+    vertices on their common border, at every level."""
+    lines = shapely.unary_union(shapely.boundary(np.array(leaves, dtype=object)), grid_size=0.01)
+    lines = shapely.transform(shapely.segmentize(lines, segment_m), lambda xy: to_lonlat(warp(xy)))
+    lines = shapely.unary_union(lines, grid_size=grid)
     faces = list(shapely.polygonize(list(getattr(lines, "geoms", [lines]))).geoms)
-    tree = STRtree(approx)
-    reps = shapely.point_on_surface(np.array(faces, dtype=object))
+    reps = shapely.transform(shapely.point_on_surface(np.array(faces, dtype=object)), unwarp_from(to_lonlat, unwarp))
+    tree = STRtree(list(leaves))
     pairs = tree.query(reps, predicate="within")
     owners: dict[int, list[int]] = {}
     for f, leaf in zip(pairs[0], pairs[1], strict=True):
@@ -121,7 +130,47 @@ def exact_coverage(
         else:
             slivers.append(face)
     for face in slivers:
-        cand = tree.query(face, predicate="intersects")
-        best = max(cand, key=lambda j: face.boundary.intersection(approx[j].boundary).length)
-        owned[int(best)].append(face)
+        neighbours = [j for j, fs in enumerate(owned) if fs and any(face.intersects(f) for f in fs)]
+        best = max(neighbours, key=lambda j: sum(face.boundary.intersection(f.boundary).length for f in owned[j]))
+        owned[best].append(face)
     return [shapely.unary_union(fs, grid_size=grid) for fs in owned]
+
+
+def unwarp_from(to_lonlat: Callable[[np.ndarray], np.ndarray],
+                unwarp: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """lon/lat → unwarped metres, for looking up which leaf a face came from."""
+    probe = to_lonlat(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    scale = probe[1] - probe[0]
+
+    def inverse(ll: np.ndarray) -> np.ndarray:
+        return unwarp((ll - probe[0]) / scale)
+
+    return inverse
+
+
+class Warp:
+    """A smooth, small displacement field (a few sinusoids) and its inverse by fixed-point iteration.
+
+    The gradient stays well below 1, so it bends lines without folding the plane."""
+
+    def __init__(self, rng: np.random.Generator, waves: Sequence[tuple[float, float]]) -> None:
+        self.terms = []
+        for amplitude, wavelength in waves:
+            angle = rng.uniform(0, np.pi)
+            k = 2 * np.pi / wavelength * np.array([np.cos(angle), np.sin(angle)])
+            self.terms.append((amplitude * rng.uniform(-1, 1, size=2), k, rng.uniform(0, 2 * np.pi)))
+
+    def offset(self, xy: np.ndarray) -> np.ndarray:
+        out = np.zeros_like(xy)
+        for amp, k, phase in self.terms:
+            out += np.sin(xy @ k + phase)[:, None] * amp
+        return out
+
+    def __call__(self, xy: np.ndarray) -> np.ndarray:
+        return xy + self.offset(xy)
+
+    def inverse(self, xy: np.ndarray) -> np.ndarray:
+        x = xy.copy()
+        for _ in range(30):
+            x = xy - self.offset(x)
+        return x

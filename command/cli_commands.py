@@ -1,1 +1,3 @@
 """Imports the modules whose CLI commands live outside cli.py, so they register."""
+
+import command.regions_cli  # noqa: F401  gridcmd import-regions

@@ -27,6 +27,7 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def all_metadata() -> list[MetaData]:
     """Every model module imported, and the metadata of each layer (Alembic, tests)."""
+    import command.loop_models
     import command.models  # noqa: F401
     import geo.models  # noqa: F401
 

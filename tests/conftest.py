@@ -25,7 +25,10 @@ BASE_REDIS = os.environ.get("GRIDCMD_TEST_REDIS", "redis://127.0.0.1:6379")
 
 # Tables whose rows tests create; reference data (regions…) is kept between tests unless reset.
 MUTABLE_TABLES = ("events", "orders", "incidents", "workers", "users", "routing_rules",
-                  "departments", "categories", "resource_points", "regions")
+                  "departments", "categories", "resource_points", "regions",
+                  # closed loop (migration 0002)
+                  "deadline_rules", "deadlines", "extension_requests", "incident_links", "callbacks", "uploads",
+                  "patrol_tasks", "patrol_visits", "patrol_findings", "hotline_categories", "hotline_outbox")
 
 
 def make_test_settings(**overrides: object) -> Settings:

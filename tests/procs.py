@@ -1,0 +1,94 @@
+"""Real uvicorn processes for multi-process tests: start N servers on given ports, wait, stop or kill -9.
+
+    env = server_env(settings, GRIDCMD_SWEEPER_INTERVAL_S="0.5")
+    proc = start_server(8300, env)
+    wait_ready(8300)
+    ...
+    stop(proc)
+
+Each server's output goes to a log file (never a pipe a busy test could leave unread and so block the server);
+`log_tail(proc)` shows its end when something fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from command.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment variables that make a server use the same database, Redis and secret as `settings`."""
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "GRIDCMD_SECRET_KEY": settings.secret_key,
+        **extra,
+    }
+
+
+def start_server(port: int, env: dict[str, str] | None = None, *, app: str = "web.main:app") -> subprocess.Popen:
+    """Start `uvicorn app` on 127.0.0.1:port with os.environ overlaid by `env`. Returns at once (see wait_ready)."""
+    log = tempfile.NamedTemporaryFile(prefix=f"gridcmd-{port}-", suffix=".log", delete=False)
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning", "--ws-max-size", str(64 * 1024)],
+        cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    proc.port = port  # type: ignore[attr-defined]
+    log.close()
+    return proc
+
+
+def wait_ready(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll GET /healthz until it answers 200; raise (with the log tail when `proc` is given) on timeout or exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {proc.returncode}:\n{log_tail(proc)}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    tail = log_tail(proc) if proc is not None else ""
+    raise TimeoutError(f"server on port {port} not ready after {timeout}s\n{tail}")
+
+
+def stop(proc: subprocess.Popen, *, timeout: float = 10.0) -> int:
+    """SIGTERM (graceful: lifespan shutdown runs), then SIGKILL if it does not exit in time. Returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    return proc.returncode
+
+
+def kill9(proc: subprocess.Popen) -> None:
+    """kill -9: the process dies at whatever line it is on, as in a crash."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
+def log_tail(proc: subprocess.Popen, lines: int = 60) -> str:
+    path = getattr(proc, "log_path", None)
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return "".join(f.readlines()[-lines:])

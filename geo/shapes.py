@@ -84,6 +84,11 @@ def parse_polygonal(geometry: object) -> BaseGeometry:
         raise ShapeError(f"malformed {gtype} coordinates: {exc}") from exc
     if geom.is_empty:
         raise ShapeError("empty geometry")
+    coords = geometry.get("coordinates")
+    polygons = coords if gtype == "MultiPolygon" else [coords]
+    # shapely silently closes a ring by repeating its first point; GeoJSON wants 4 positions, first = last.
+    if any(len(ring) < 4 for poly in polygons for ring in poly):
+        raise ShapeError(f"malformed {gtype} coordinates: a ring needs at least 4 positions")
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
     return geom

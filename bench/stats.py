@@ -1,0 +1,70 @@
+"""Latency summaries and resident memory read from /proc."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def summary(latencies_s: list[float] | np.ndarray, wall_s: float, *, errors: int = 0) -> dict:
+    """Count, throughput and latency percentiles in milliseconds."""
+    lat = np.asarray(latencies_s, dtype=float) * 1000.0
+    out: dict = {"count": int(lat.size), "errors": errors, "seconds": round(wall_s, 3),
+                 "per_s": round(lat.size / wall_s, 1) if wall_s > 0 else 0.0}
+    if lat.size:
+        p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+        out.update(p50_ms=round(float(p50), 3), p95_ms=round(float(p95), 3), p99_ms=round(float(p99), 3),
+                   max_ms=round(float(lat.max()), 3), mean_ms=round(float(lat.mean()), 3))
+    return out
+
+
+def rss_bytes(pid: int) -> int | None:
+    """Resident set size of a process (VmRSS), or None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return None
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of a process (uvicorn's worker processes under its supervisor)."""
+    out: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def self_rss() -> int | None:
+    return rss_bytes(os.getpid())
+
+
+def mib(n: int | None) -> float | None:
+    return None if n is None else round(n / 2**20, 1)
+
+
+class PeakRss:
+    """Tracks the largest RSS seen per process across samples taken during the run."""
+
+    def __init__(self) -> None:
+        self.peak: dict[str, int] = {}
+
+    def sample(self, named_pids: dict[str, int]) -> None:
+        for name, pid in named_pids.items():
+            r = rss_bytes(pid)
+            if r is not None and r > self.peak.get(name, 0):
+                self.peak[name] = r
+
+    def as_mib(self) -> dict[str, float]:
+        return {k: mib(v) for k, v in sorted(self.peak.items())}  # type: ignore[misc]

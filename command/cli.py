@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--base-url", default="http://127.0.0.1:8000")
     sim.add_argument("--rate", type=float, help="alerts per second (default GRIDCMD_SIMULATE_ALERT_RATE)")
     sim.add_argument("--duration", type=float, default=0, help="seconds; 0 runs until stopped")
+    sim.add_argument("--seed", type=int, default=7, help="the seed the demo city was loaded with")
 
     sub.add_parser("rebuild-live", help="rebuild Redis live state from PostgreSQL")
     return parser

@@ -1,0 +1,100 @@
+"""`gridcmd demo` and `gridcmd simulate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from command.cli import command
+from command.demo.people import DEMO_PASSWORD
+from command.settings import Settings
+
+
+async def _load(settings: Settings, seed: int) -> None:
+    from command.db import make_engine, make_sessionmaker
+    from command.demo.load import counts, load_demo
+
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            report = await load_demo(session, seed=seed, progress=sys.stderr.isatty())
+            rows = await counts(session)
+    finally:
+        await engine.dispose()
+    print(f"demo city (seed {report.seed}) loaded in {report.seconds:.1f} s: {report.regions} regions, "
+          f"{report.departments} departments, {report.categories} categories, {report.routing_rules} routing rules, "
+          f"{report.accounts} accounts ({report.workers} grid workers), {report.resource_points} resource points")
+    print("rows now: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+
+
+def _banner(base: str) -> str:
+    pages = [("指挥大屏 wall display", "/screen"), ("值班台 console", "/console"), ("网格员 worker app", "/worker"),
+             ("群众上报 resident page", "/resident"), ("API docs", "/docs")]
+    lines = ["", "gridcmd demo is running:"]
+    lines += [f"  {label:<28} {base}{path}" for label, path in pages]
+    lines += ["", f"Logins (password {DEMO_PASSWORD} for all):",
+              "  admin            administrator",
+              "  operator         district command-centre operator (区指挥中心)",
+              "  op-1 … op-6      street operators (街道)",
+              "  supervisor       supervisor (督查)",
+              "  l-power, l-water, l-telecom, l-fire, l-civil_affairs   district department liaisons",
+              "  l-police-N, l-urban_management-N   police station / urban management of street N",
+              "  w0001 … w0320    grid workers (网格员)",
+              "Ctrl-C stops the server and the simulator.", ""]
+    return "\n".join(lines)
+
+
+def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with code {server.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the server did not answer at {base} within {timeout:.0f} s")
+
+
+@command("demo")
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(_load(settings, args.seed))
+    if not args.serve:
+        return 0
+    # The server runs in its own process (so the simulator never competes with it for the event loop);
+    # this process runs the simulator and takes the server down with it.
+    server = subprocess.Popen([sys.executable, "-c", "import sys; from command.cli import main; sys.exit(main())",
+                               "serve", "--host", args.host, "--port", str(args.port)], env=os.environ.copy())
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    local = f"http://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::") else f"http://{args.host}:{args.port}"
+    try:
+        _wait_healthy(local, server)
+        print(_banner(f"http://{shown}:{args.port}"), flush=True)
+        from command.demo.simulator import run_simulator
+
+        return run_simulator(settings, base_url=local, seed=args.seed, rate=None, duration=0,
+                             alive=lambda: server.poll() is None)
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+@command("simulate")
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from command.demo.simulator import run_simulator
+
+    return run_simulator(settings, base_url=args.base_url, seed=getattr(args, "seed", 7), rate=args.rate,
+                         duration=args.duration)

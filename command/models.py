@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -211,3 +212,10 @@ class Event(Base):
     department_code: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[datetime] = _now()
+    # The writing transaction (pg_current_xact_id): lets the stream relay tell which events may still appear.
+    txid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id())::text::bigint"), index=True
+    )
+
+    # Fetch txid with the INSERT's RETURNING: it is read after commit, when the session can no longer load it.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     hotline_timeout_s: float = Field(5.0, description="Timeout of one status report to the 12345 platform.")
     hotline_retry_base_s: float = Field(2.0, description="First retry delay of a failed report (doubles).")
     hotline_retry_max_s: float = Field(600.0, description="Longest retry delay of a failed report.")
+    # Event stream and WebSocket push (docs/realtime.md).
+    event_stream_maxlen: int = Field(250_000, description="Stream entries kept (approximate; ~a busy city's day).")
+    relay_interval_s: float = Field(1.0, description="How often a web process re-publishes events the stream lacks.")
+    relay_rebuild_window_s: int = Field(120, description="After a Redis flush: re-publish events this recent.")
+    ws_max_frame_bytes: int = Field(64 * 1024, description="Largest client WebSocket frame (larger: close 1009).")
+    ws_queue_size: int = Field(512, description="Frames queued for one socket before it is closed (4000: resume).")
+    ws_ping_interval_s: float = Field(20.0, description="Server ping every this; no frame for 2x this: close 4408.")
+    ws_auth_timeout_s: float = Field(5.0, description="Time a socket has to send its auth frame.")
     db_pool_size: int = Field(10, description="SQLAlchemy pool size per process.")
     log_level: str = Field("info", description="Log level.")
 

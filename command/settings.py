@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     ack_timeout_s: int = Field(60, description="Default time a worker has to accept an order.")
     max_dispatch_attempts: int = Field(3, description="Failed offers before operators are alerted.")
     sweeper_interval_s: float = Field(5.0, description="How often the sweeper re-drives half-done work.")
+    # Dispatch core (docs/dispatch.md).
+    sweeper_grace_s: float = Field(3.0, description="Age before the sweeper re-drives a stuck incident or offer.")
+    claim_pending_ttl_s: float = Field(15.0, description="A load change not confirmed this long → reconcile loads.")
+    ack_poll_interval_s: float = Field(0.25, description="Longest sleep of the ack timeout worker.")
+    live_lock_timeout_s: float = Field(10.0, description="Longest wait of a rebuild/reconcile for in-flight work.")
+    dispatch_background: bool = Field(True, description="Run the sweeper and ack timers inside each web process.")
     max_body_bytes: int = Field(1_000_000, description="Largest accepted JSON request body.")
     max_upload_bytes: int = Field(8_000_000, description="Largest accepted photo upload.")
     upload_dir: str = Field("var/uploads", description="Where uploaded photos are stored.")

@@ -46,9 +46,11 @@ I, O = IncidentStatus, OrderStatus  # noqa: E741  (short names keep the tables r
 
 INCIDENT_MOVES: Mapping[IncidentStatus, frozenset[IncidentStatus]] = {
     I.reported: frozenset({I.located, I.needs_attention, I.merged, I.cancelled}),
-    I.located: frozenset({I.dispatched, I.needs_attention, I.merged, I.cancelled}),
+    # located → resolved: a 即办件 handled on the spot or a 答复件 answered, with no order.
+    I.located: frozenset({I.dispatched, I.needs_attention, I.merged, I.cancelled, I.resolved}),
+    # → located: transferred to another jurisdiction (迁出地/迁入地), waiting for its new centre.
     I.dispatched: frozenset({I.in_progress, I.needs_attention, I.returned, I.resolved, I.suspended,
-                             I.merged, I.cancelled}),
+                             I.merged, I.cancelled, I.located}),
     I.in_progress: frozenset({I.resolved, I.dispatched, I.needs_attention, I.returned, I.suspended,
                               I.cancelled}),
     I.resolved: frozenset({I.verified, I.in_progress, I.reopened}),
@@ -56,7 +58,7 @@ INCIDENT_MOVES: Mapping[IncidentStatus, frozenset[IncidentStatus]] = {
     I.callback_done: frozenset({I.closed, I.reopened}),
     I.closed: frozenset({I.reopened}),
     I.needs_attention: frozenset({I.dispatched, I.located, I.suspended, I.merged, I.cancelled}),
-    I.returned: frozenset({I.dispatched, I.needs_attention, I.suspended, I.cancelled}),
+    I.returned: frozenset({I.dispatched, I.needs_attention, I.suspended, I.cancelled, I.located}),
     I.suspended: frozenset({I.dispatched, I.in_progress, I.needs_attention, I.cancelled}),
     I.reopened: frozenset({I.dispatched, I.in_progress, I.needs_attention, I.cancelled}),
     I.merged: frozenset(),

@@ -38,7 +38,7 @@ def _banner(base: str) -> str:
     pages = [("指挥大屏 wall display", "/screen"), ("值班台 console", "/console"), ("网格员 worker app", "/worker"),
              ("群众上报 resident page", "/resident"), ("API docs", "/docs")]
     lines = ["", "gridcmd demo is running:"]
-    lines += [f"  {label:<28} {base}{path}" for label, path in pages]
+    lines += [f"  {base + path:<34} {label}" for label, path in pages]
     lines += ["", f"Logins (password {DEMO_PASSWORD} for all):",
               "  admin            administrator",
               "  operator         district command-centre operator (区指挥中心)",
@@ -72,8 +72,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     # The server runs in its own process (so the simulator never competes with it for the event loop);
     # this process runs the simulator and takes the server down with it.
+    env = os.environ.copy()
+    env.setdefault("GRIDCMD_LOG_LEVEL", "warning")  # keep the banner readable: no access log per position post
     server = subprocess.Popen([sys.executable, "-c", "import sys; from command.cli import main; sys.exit(main())",
-                               "serve", "--host", args.host, "--port", str(args.port)], env=os.environ.copy())
+                               "serve", "--host", args.host, "--port", str(args.port)], env=env)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     local = f"http://127.0.0.1:{args.port}" if args.host in ("0.0.0.0", "::") else f"http://{args.host}:{args.port}"
     try:

@@ -37,7 +37,7 @@ class WorkerSpec:
     max_load: int = 2
 
 
-def _person(rng: np.random.Generator) -> tuple[str, str]:
+def person(rng: np.random.Generator) -> tuple[str, str]:
     name = str(rng.choice(list(names.SURNAMES))) + str(rng.choice(names.GIVEN))
     prefix = str(rng.choice(["39", "38", "37", "58", "59", "87", "77", "33"]))
     phone = f"1{prefix}{int(rng.integers(0, 10**8)):08d}"
@@ -55,7 +55,7 @@ def workers(city: CityIndex, seed: int) -> list[WorkerSpec]:
             kind = "leader" if gi == 0 else "fulltime"
             crew = [kind] + (["parttime"] if ci % 3 == 0 and gi < 2 else [])
             for k in crew:
-                name, phone = _person(rng)
+                name, phone = person(rng)
                 skills = sorted({str(s) for s in rng.choice(SKILLS, size=int(rng.integers(0, 3)), replace=False)})
                 out.append(WorkerSpec(
                     username=f"w{len(out) + 1:04d}", name=name, phone=phone, kind=k, grid_code=grid.code,
@@ -75,8 +75,8 @@ def accounts(city: CityIndex, departments: list[DepartmentSpec], seed: int) -> l
         AccountSpec("supervisor", f"{district.name}督查室", "supervisor", district.code),
     ]
     for i, street in enumerate(sorted(city.level("street"), key=lambda s: s.code), start=1):
-        out.append(AccountSpec(f"op-{i}", f"{street.name}值班员", "operator", street.code, phone=_person(rng)[1]))
+        out.append(AccountSpec(f"op-{i}", f"{street.name}值班员", "operator", street.code, phone=person(rng)[1]))
     for dep in departments:
-        name, phone = _person(rng)
+        name, phone = person(rng)
         out.append(AccountSpec(dep.liaison, f"{dep.name}联络员{name}", "liaison", dep.region_code, dep.code, phone))
     return out

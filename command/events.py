@@ -1,17 +1,26 @@
 """The append-only event log (PostgreSQL) and its hand-off to the live stream (Redis).
 
 Every state change calls `append_event` inside the transaction that makes the change. The events
-are kept on the session; once the owner of the transaction has committed it calls
-`publish_committed(redis, session)` so the WebSocket hubs of every process see them."""
+are kept on the session; once the owner of the transaction has committed it publishes them to the Redis
+stream the WebSocket hubs of every process read: web.deps.get_session does it for requests, and jobs call
+`commit_and_publish(session, redis)`. A publish that never happens (crash, Redis down or flushed) is made
+good by the relay (command/relay.py); see docs/realtime.md."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from command import stream
 from command.models import Event, Incident, Order
+
+log = logging.getLogger(__name__)
 
 _PENDING = "gridcmd_pending_events"
 
@@ -64,3 +73,36 @@ async def append_event(
 def take_pending(session: AsyncSession) -> list[Event]:
     """The events appended in this session since the last call (to publish after commit)."""
     return session.info.pop(_PENDING, [])
+
+
+async def publish_committed(
+    redis: Redis, events: Sequence[Event], *, maxlen: int = stream.DEFAULT_MAXLEN
+) -> list[str | None]:
+    """XADD committed events to the live stream, each at most once (by PostgreSQL id): the new stream ids
+    (None for an event already there). Only ever call it after the commit: the stream never shows an event
+    PostgreSQL could still roll back."""
+    return await stream.publish(redis, events, maxlen=maxlen)
+
+
+async def publish_quietly(redis: Redis, events: Sequence[Event], *, maxlen: int = stream.DEFAULT_MAXLEN) -> None:
+    """publish_committed that never raises: the commit has happened, and the relay re-publishes what fails."""
+    if not events:
+        return
+    try:
+        await publish_committed(redis, events, maxlen=maxlen)
+    except RedisError as exc:
+        log.warning("publishing %d events failed (the relay will re-publish them): %s", len(events), exc)
+
+
+async def commit_and_publish(
+    session: AsyncSession, redis: Redis, *, maxlen: int = stream.DEFAULT_MAXLEN
+) -> list[Event]:
+    """For jobs (sweeper, scheduler, CLI) that own their transaction: commit, then publish what it appended."""
+    try:
+        await session.commit()
+    except BaseException:
+        take_pending(session)  # rolled back: these events never happened
+        raise
+    events = take_pending(session)
+    await publish_quietly(redis, events, maxlen=maxlen)
+    return events

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.errors import Forbidden, NotAuthenticated
+from command.events import publish_quietly, take_pending
 from command.security import Principal, read_token
 from command.settings import Settings
 
@@ -24,10 +25,26 @@ def get_redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back on any error."""
-    async with request.app.state.sessionmaker() as session, session.begin():
-        yield session
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        async with session.begin():
+            yield session
+        events = take_pending(session)  # committed: the block above raised otherwise
+    settings: Settings = request.app.state.settings
+    await publish_quietly(request.app.state.redis, events, maxlen=settings.event_stream_maxlen)
+
+
+async def get_session(session: AsyncSession = Depends(_transaction, scope="function")) -> AsyncSession:
+    """One transaction per request: committed when the handler returns, rolled back on any error, and the
+    events it appended published to the live stream after the commit.
+
+    Why scope="function": FastAPI runs a yield dependency's exit code after the response has been SENT unless
+    the dependency is declared with scope="function" (fastapi/routing.py closes that exit stack before
+    `await response(...)`). A 201 must never go out for something not yet committed, so the commit (and the
+    publish) happens first. Going through this plain function means every `Depends(get_session)` gets that
+    scope without having to say so. The session is closed once the handler returns: don't use it from a
+    streaming response body or a background task."""
+    return session
 
 
 def current_principal(

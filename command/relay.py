@@ -1,0 +1,111 @@
+"""The relay: every committed event reaches the live stream, even if its publisher died or Redis was flushed.
+
+A request publishes its events right after its commit; a process killed between the two, or a Redis that is
+down or flushed at that moment, leaves a committed event out of the stream. Each web process runs
+`run_relay`, which every `relay_interval_s` re-publishes what is missing (one process at a time, by a lock
+that only saves work: a pass is idempotent).
+
+The rule (event ids are handed out at INSERT but become visible at COMMIT, so "id > last published id" would
+skip an event whose long transaction commits after a newer one):
+- every event row carries `txid`, the id of the transaction that wrote it;
+- a pass reads, in ONE repeatable-read snapshot, its xmin (every transaction with a smaller id has ended:
+  its events are visible now or never will be) and every event with txid >= the watermark W stored in
+  Redis; it publishes those not in the published index (stream_publish.lua checks again, atomically), then
+  moves W to xmin. Nothing below the new W can appear later; everything at or above it is scanned again.
+- without a watermark (first start, or Redis flushed) a pass scans the events written in the last
+  `relay_rebuild_window_s` plus every transaction still open, and the stream starts again with an epoch
+  entry that tells resuming clients to refetch.
+A transaction held open for long keeps W behind it, so passes rescan events newer than it until it ends
+(idle_in_transaction_session_timeout bounds that)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from command import stream
+from command.models import Event
+from command.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_BATCH = 1000
+_REBUILD_MAX_EVENTS = 50_000  # bounds the id range a rebuild scans
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPass:
+    scanned: int
+    published: int
+    watermark: int
+    rebuilt: bool  # there was no watermark (first start or Redis flushed)
+
+
+async def relay_once(
+    session: AsyncSession, redis: Redis, *, maxlen: int = stream.DEFAULT_MAXLEN, rebuild_window_s: int = 120
+) -> RelayPass:
+    """One pass. `session` must be in a fresh REPEATABLE READ transaction (see run_relay): the xmin and the
+    scan have to come from the same snapshot. Never commits."""
+    stored = await redis.get(stream.WATERMARK)
+    xmin = int(await session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")))
+    if stored is not None:
+        condition = Event.txid >= int(stored)
+    else:
+        newest = await session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1)) or 0
+        condition = (Event.txid >= xmin) | (
+            (Event.id > newest - _REBUILD_MAX_EVENTS)
+            & (Event.created_at >= func.now() - timedelta(seconds=rebuild_window_s))
+        )
+    scanned = published = 0
+    after = 0
+    while True:
+        rows = list(await session.scalars(
+            select(Event).where(condition, Event.id > after).order_by(Event.id).limit(_BATCH)
+        ))
+        if not rows:
+            break
+        after = rows[-1].id
+        scanned += len(rows)
+        known = await redis.zmscore(stream.PUBLISHED, [str(e.id) for e in rows])
+        missing = [e for e, score in zip(rows, known, strict=True) if score is None]
+        published += sum(1 for r in await stream.publish(redis, missing, maxlen=maxlen) if r)
+        if len(rows) < _BATCH:
+            break
+    await stream.advance_watermark(redis, xmin)
+    return RelayPass(scanned=scanned, published=published, watermark=xmin, rebuilt=stored is None)
+
+
+async def relay_pass(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings) -> RelayPass:
+    """One pass in its own read-only REPEATABLE READ transaction."""
+    async with sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        try:
+            return await relay_once(session, redis, maxlen=settings.event_stream_maxlen,
+                                    rebuild_window_s=settings.relay_rebuild_window_s)
+        finally:
+            await session.rollback()
+
+
+async def run_relay(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings) -> None:
+    """Forever: a pass every relay_interval_s, skipped while another process holds the lock."""
+    token = secrets.token_hex(8)
+    lock_ms = max(1000, int(settings.relay_interval_s * 1000))
+    while True:
+        try:
+            if await redis.set(stream.RELAY_LOCK, token, nx=True, px=lock_ms):
+                result = await relay_pass(sessionmaker, redis, settings)
+                if result.published:
+                    log.warning("relay re-published %d committed events the stream lacked (rebuilt=%s)",
+                                result.published, result.rebuilt)
+        except (RedisError, SQLAlchemyError, OSError) as exc:
+            log.warning("relay pass failed, retrying: %s", exc)
+        await asyncio.sleep(settings.relay_interval_s)

@@ -1,0 +1,43 @@
+"""GET /tiles/{layer}/{z}/{x}/{y}.pbf: Mapbox vector tiles built by PostGIS.
+
+Tiles need a logged-in caller: the bearer token in the Authorization header (MapLibre adds it with
+`transformRequest`), never in the URL, where it would end up in access logs and browser history. Responses are
+private to the caller, cached briefly, and carry an ETag so a re-request of an unchanged tile costs a 304."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command.errors import NotFound
+from command.security import Principal
+from geo.tiles import LAYERS
+from web.deps import current_principal, get_session
+
+router = APIRouter(tags=["geo"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+CACHE = "private, max-age=60"
+
+
+@router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
+            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
+async def tile(
+    layer: str, z: int, x: int, y: int, request: Request,
+    principal: Principal = Depends(current_principal),
+    session: AsyncSession = Depends(get_session),
+) -> Response:
+    build = LAYERS.get(layer)
+    if build is None:
+        raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}")
+    body = await build(session, z=z, x=x, y=y)
+    headers = {"Cache-Control": CACHE, "Vary": "Authorization"}
+    if not body:
+        return Response(status_code=204, headers=headers)
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    headers["ETag"] = etag
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type=MVT, headers=headers)

@@ -136,3 +136,33 @@ def test_file_that_is_not_json(tmp_path) -> None:
     assert "not GeoJSON" in info.value.details[0]["reason"]  # type: ignore[index]
     with pytest.raises(GeoInputError):
         load_collection(tmp_path / "missing.geojson")
+
+
+async def test_parent_in_the_database_must_be_shallower(base) -> None:
+    before = await fingerprint(base)
+    bad = {"type": "FeatureCollection", "features": [
+        feature("G9", "community", "C1", box(1, 1, 2, 2)),  # C1 is a stored community
+        {"type": "Feature", "properties": None, "geometry": {"type": "Polygon", "coordinates": box(1, 1, 2, 2)}},
+    ]}
+    with pytest.raises(GeoInputError) as info:
+        await import_regions(base, collection=bad)
+    assert info.value.details == [
+        {"feature": 0, "code": "G9", "reason": "level 'community' is not deeper than its parent 'C1' (community)"},
+        {"feature": 1, "code": None, "reason": "missing properties (code, name, level, parent_code)"},
+    ]
+    assert await fingerprint(base) == before
+
+
+@pytest.mark.parametrize("bounds, swapped", [
+    ((118.7, 32.0, 118.8, 32.1), False),   # Nanjing as GeoJSON wants it
+    ((32.0, 118.7, 32.1, 118.8), True),    # Nanjing as (lat, lon): latitude 118 is impossible
+    ((39.9, 116.3, 40.0, 116.4), True),    # Beijing swapped: out of range as given
+    ((22.5, 75.0, 23.0, 76.0), True),      # lat 75 is in range, but exchanged it falls in China's rectangle
+    ((75.0, 22.5, 76.0, 23.0), False),     # as given it is in China's rectangle: kept
+    ((2.3, 48.8, 2.4, 48.9), False),       # Paris: outside China either way
+    ((200.0, 30.0, 201.0, 31.0), False),   # simply out of range, exchanging does not help
+])
+def test_axis_order_rule(bounds: tuple[float, float, float, float], swapped: bool) -> None:
+    from geo.shapes import BBox, looks_swapped
+
+    assert looks_swapped(BBox(*bounds)) is swapped

@@ -1,0 +1,166 @@
+"""WebSocket /ws: the live feed of wall displays, workers' phones and liaisons' consoles (docs/realtime.md).
+
+The first frame must be {"type": "auth", "token": "<bearer token>"} (not a query parameter: URLs end up in
+access logs); nothing is sent before it succeeds, and a missing or bad one closes with 4401. Then the client
+subscribes ({"type": "subscribe", "region"?, "last_event_id"?}), answers pings, and a worker may report
+positions. Bad frames get an error frame (state unchanged) or, when they cannot be read at all, a close code."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from command.errors import GridcmdError, NotAuthenticated
+from command.security import Principal, read_token
+from command.settings import Settings
+from command.stream import parse_id
+from command.stream_scope import resolve_scope
+from geo.coords import to_wgs84
+from web import ws_frames
+from web.hub import Hub
+from web.ws_client import Client
+from web.ws_frames import AuthFrame, FrameError, PongFrame, PositionFrame, SubscribeFrame
+
+router = APIRouter(tags=["realtime"])
+log = logging.getLogger(__name__)
+
+
+def _reason(text: str) -> str:
+    """A close reason fits in 123 bytes of UTF-8."""
+    return text.encode()[:120].decode(errors="ignore")
+
+
+_CLOSE_WAIT_S = 5.0
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    # A peer that stopped reading blocks the close frame too: give up after a while (the socket is dropped).
+    with contextlib.suppress(TimeoutError, RuntimeError, WebSocketDisconnect, OSError):
+        async with asyncio.timeout(_CLOSE_WAIT_S):
+            await websocket.close(code=code, reason=_reason(reason))
+
+
+async def _authenticate(websocket: WebSocket, settings: Settings) -> Principal | None:
+    try:
+        message = await asyncio.wait_for(websocket.receive(), settings.ws_auth_timeout_s)
+    except TimeoutError:
+        await _close(websocket, ws_frames.UNAUTHORIZED, "no auth frame in time")
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    try:
+        frame = ws_frames.parse(message, max_bytes=settings.ws_max_frame_bytes)
+    except FrameError as exc:
+        await _close(websocket, exc.close_code or ws_frames.UNAUTHORIZED, f"auth frame expected: {exc.message}")
+        return None
+    if not isinstance(frame, AuthFrame):
+        await _close(websocket, ws_frames.UNAUTHORIZED, 'the first frame must be {"type":"auth","token":...}')
+        return None
+    try:
+        return read_token(settings, frame.token)
+    except NotAuthenticated as exc:
+        await _close(websocket, ws_frames.UNAUTHORIZED, exc.message)
+        return None
+
+
+async def report_position(websocket: WebSocket, principal: Principal, frame: PositionFrame) -> None:
+    """A worker's position frame → dispatch.presence (WGS-84 inside; GCJ-02/BD-09 converted here)."""
+    if principal.role != "worker" or principal.worker_id is None:
+        raise FrameError("forbidden", "only grid workers report positions")
+    from dispatch.presence import report_positions  # imported here: the dispatch core lands separately
+
+    lon, lat = to_wgs84(frame.lon, frame.lat, frame.crs)
+    await report_positions(websocket.app.state.redis, worker_id=principal.worker_id,
+                           positions=[(lon, lat, frame.ts)])
+
+
+class Connection:
+    """The frames of one authenticated socket, handled one at a time."""
+
+    def __init__(self, websocket: WebSocket, client: Client, hub: Hub, settings: Settings) -> None:
+        self.websocket, self.client, self.hub, self.settings = websocket, client, hub, settings
+
+    async def receive_loop(self) -> None:
+        bad = 0
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                self.client.disconnected = True
+                return
+            self.client.last_seen = time.monotonic()
+            try:
+                frame = ws_frames.parse(message, max_bytes=self.settings.ws_max_frame_bytes)
+                await self.handle(frame)
+                bad = 0
+            except (FrameError, GridcmdError) as exc:
+                close_code = getattr(exc, "close_code", None)
+                if close_code is not None:
+                    self.client.fail(close_code, exc.message)
+                    return
+                bad += 1
+                self.client.send(ws_frames.error(exc.code, exc.message))
+                if bad >= ws_frames.MAX_BAD_FRAMES:
+                    self.client.fail(ws_frames.POLICY, "too many bad frames")
+                    return
+
+    async def handle(self, frame: Any) -> None:
+        if isinstance(frame, PongFrame):
+            return
+        if isinstance(frame, AuthFrame):
+            raise FrameError("bad_frame", "already authenticated")
+        if isinstance(frame, PositionFrame):
+            await report_position(self.websocket, self.client.principal, frame)
+            return
+        assert isinstance(frame, SubscribeFrame)
+        if frame.last_event_id is not None:
+            parse_id(frame.last_event_id)  # InvalidInput before anything changes
+        async with self.websocket.app.state.sessionmaker() as session:
+            scope = await resolve_scope(session, principal=self.client.principal, region=frame.region)
+        self.client.send(ws_frames.text({"type": "subscribed", "scope": scope.describe(),
+                                         "last_event_id": frame.last_event_id}))
+        await self.client.subscribe(self.hub, scope, frame.last_event_id)
+        self.client.send(ws_frames.text({"type": "live", "id": self.client.cursor_id}))
+
+
+@router.websocket("/ws")
+async def websocket_feed(websocket: WebSocket) -> None:
+    settings: Settings = websocket.app.state.settings
+    hub: Hub = websocket.app.state.hub
+    await websocket.accept()
+    principal = await _authenticate(websocket, settings)
+    if principal is None:
+        return
+    client = Client(websocket, principal, queue_size=settings.ws_queue_size)
+    hub.register(client)
+    client.send(ws_frames.text({
+        "type": "hello", "role": principal.role, "username": principal.username,
+        "region_code": principal.region_code, "department_code": principal.department_code,
+        "worker_id": principal.worker_id, "ping_interval_s": settings.ws_ping_interval_s,
+    }))
+    connection = Connection(websocket, client, hub, settings)
+    tasks = [asyncio.create_task(client.sender()), asyncio.create_task(connection.receive_loop()),
+             asyncio.create_task(client.done.wait())]
+    try:
+        finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in finished:
+            exc = task.exception()
+            if exc is not None and not client.disconnected and client.close_code is None:
+                if task is tasks[1]:  # the frame handler broke (a bug, PostgreSQL down…): say so
+                    log.error("websocket frame handling failed", exc_info=exc)
+                    client.fail(ws_frames.SERVER_ERROR, "server error")
+                else:  # the sender: the peer is gone
+                    client.disconnected = True
+    finally:
+        hub.unregister(client)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    if not client.disconnected:
+        code = client.close_code if client.close_code is not None else ws_frames.NORMAL
+        await _close(websocket, code, client.close_reason or "bye")

@@ -1,0 +1,194 @@
+"""The WebSocket hub, one per web process: ONE blocking XREAD loop on the event stream, fanned out in-process.
+
+Entries reach the clients whose scope they match through indexes (region code, worker id, department code,
+followed incident), so an entry costs what its audience costs, not one check per socket. Fan-out only enqueues
+(Client.deliver); heartbeats ping every ws_ping_interval_s and close sockets silent for two intervals.
+`install(app)` registers the hub and the relay (command/relay.py) with the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from command import stream
+from command.relay import run_relay
+from command.settings import Settings
+from command.stream import StreamEntry
+from web import ws_frames
+from web.ws_client import Client
+
+log = logging.getLogger(__name__)
+
+_BLOCK_MS = 5000
+_COUNT = 500
+
+
+class Hub:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.position: tuple[int, int] = (0, 0)
+        self.position_id = "0-0"
+        self._fresh = True  # started on a missing stream: its first epoch entry is not a flush
+        self.clients: set[Client] = set()
+        self.everything: set[Client] = set()
+        self.catching_up: set[Client] = set()
+        self.by_region: defaultdict[str, set[Client]] = defaultdict(set)
+        self.by_worker: defaultdict[int, set[Client]] = defaultdict(set)
+        self.by_department: defaultdict[str, set[Client]] = defaultdict(set)
+        self.by_incident: defaultdict[int, set[Client]] = defaultdict(set)
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        self.position_id = await stream.tail_id(self.redis)
+        self.position = stream.parse_id(self.position_id)
+        self._fresh = self.position == (0, 0)
+        self._tasks = [asyncio.create_task(self._read_loop(), name="hub-read"),
+                       asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat")]
+
+    async def stop(self) -> None:
+        for client in list(self.clients):
+            client.fail(ws_frames.RESTART, "server restarting: reconnect and resume")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- membership ----------------------------------------------------------------------------------------
+
+    def register(self, client: Client) -> None:
+        self.clients.add(client)
+
+    def unregister(self, client: Client) -> None:
+        self.detach(client)
+        self.clients.discard(client)
+
+    def attach_catching_up(self, client: Client) -> None:
+        self.catching_up.add(client)
+
+    def attach(self, client: Client) -> None:
+        """Index a client by its scope (live delivery)."""
+        self.catching_up.discard(client)
+        scope = client.scope
+        assert scope is not None
+        if scope.everything:
+            self.everything.add(client)
+        if scope.region is not None:
+            self.by_region[scope.region].add(client)
+        if scope.worker_id is not None:
+            self.by_worker[scope.worker_id].add(client)
+        if scope.department_code is not None:
+            self.by_department[scope.department_code].add(client)
+        for incident_id in scope.follows:
+            self.by_incident[incident_id].add(client)
+
+        def follow(incident_id: int, on: bool) -> None:
+            if on:
+                self.by_incident[incident_id].add(client)
+            else:
+                _discard(self.by_incident, incident_id, client)
+
+        scope.on_follow = follow
+
+    def detach(self, client: Client) -> None:
+        self.catching_up.discard(client)
+        self.everything.discard(client)
+        scope = client.scope
+        if scope is None:
+            return
+        scope.on_follow = None
+        if scope.region is not None:
+            _discard(self.by_region, scope.region, client)
+        if scope.worker_id is not None:
+            _discard(self.by_worker, scope.worker_id, client)
+        if scope.department_code is not None:
+            _discard(self.by_department, scope.department_code, client)
+        for incident_id in scope.follows:
+            _discard(self.by_incident, incident_id, client)
+
+    # -- fan-out -------------------------------------------------------------------------------------------
+
+    def dispatch(self, entry: StreamEntry) -> None:
+        self.position, self.position_id = entry.key, entry.id
+        if entry.is_epoch:
+            fresh, self._fresh = self._fresh, False
+            if not fresh:  # the stream was re-created under us: every client must refetch
+                for client in list(self.clients):
+                    client.deliver(entry)
+            return
+        self._fresh = False
+        targets = set(self.catching_up)
+        targets |= self.everything
+        for code in entry.region_path:
+            targets |= self.by_region.get(code, set())
+        if entry.worker_id is not None:
+            targets |= self.by_worker.get(entry.worker_id, set())
+        if entry.department_code is not None:
+            targets |= self.by_department.get(entry.department_code, set())
+        if entry.incident_id is not None:
+            targets |= self.by_incident.get(entry.incident_id, set())
+        for client in targets:
+            client.deliver(entry)
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                reply = await self.redis.xread({stream.STREAM: self.position_id}, count=_COUNT, block=_BLOCK_MS)
+            except (RedisError, OSError) as exc:
+                log.warning("hub: reading the event stream failed, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            for _key, items in reply or []:
+                for entry_id, fields in items:
+                    try:
+                        self.dispatch(stream.decode(entry_id, fields))
+                    except Exception:  # one bad entry must not stop the feed of every client
+                        log.exception("hub: cannot dispatch entry %s", entry_id)
+                        self.position, self.position_id = stream.parse_id(entry_id), entry_id
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.settings.ws_ping_interval_s
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for client in list(self.clients):
+                if now - client.last_seen > 2 * interval:
+                    client.fail(ws_frames.HEARTBEAT, "no pong: connection presumed dead")
+                else:
+                    client.send(ws_frames.PING)
+
+
+def _discard(index: defaultdict, key: object, client: Client) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(client)
+        if not members:
+            del index[key]
+
+
+def install(app: FastAPI) -> None:
+    """Start the hub and the relay with the app (lifespan hooks); app.state.hub is the hub."""
+
+    async def start(app: FastAPI) -> None:
+        settings: Settings = app.state.settings
+        app.state.hub = Hub(app.state.redis, settings)
+        await app.state.hub.start()
+        app.state.relay_task = asyncio.create_task(
+            run_relay(app.state.sessionmaker, app.state.redis, settings), name="event-relay")
+
+    async def stop(app: FastAPI) -> None:
+        app.state.relay_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.state.relay_task
+        await app.state.hub.stop()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)

@@ -1,0 +1,108 @@
+"""The /ws frame protocol: client frames (parsed and validated here), server frames, close codes.
+
+Every frame is one JSON object with a "type" (docs/realtime.md has the whole protocol)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from geo.coords import Crs
+
+# Close codes. 1xxx are the standard ones; 4xxx are ours (RFC 6455 leaves 4000-4999 to applications).
+NORMAL = 1000
+UNSUPPORTED = 1003      # a binary frame: the protocol is JSON text
+INVALID_DATA = 1007     # a text frame that is not JSON
+POLICY = 1008           # too many bad frames in a row
+TOO_BIG = 1009          # a frame over ws_max_frame_bytes (uvicorn's --ws-max-size closes with it too)
+SERVER_ERROR = 1011
+RESTART = 1012          # the server is shutting down: reconnect (to another process) and resume
+RESUME = 4000           # this client fell too far behind (send queue full): reconnect with last_event_id
+UNAUTHORIZED = 4401     # missing, malformed, forged or expired token, or no auth frame in time
+HEARTBEAT = 4408        # no frame (pong) from the client for two ping intervals
+
+MAX_BAD_FRAMES = 20     # consecutive bad frames before POLICY: a broken client is not kept talking forever
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=4096)
+
+
+class AuthFrame(_Frame):
+    type: Literal["auth"]
+    token: str = Field(min_length=1)
+
+
+class SubscribeFrame(_Frame):
+    type: Literal["subscribe"]
+    region: str | None = Field(None, min_length=1, max_length=64)
+    last_event_id: str | None = Field(None, max_length=48)
+
+
+class PositionFrame(_Frame):
+    type: Literal["position"]
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    crs: Crs = Crs.wgs84
+    ts: float | None = Field(None, gt=0, description="unix seconds of the fix; now if absent")
+
+    @field_validator("lon", "lat", "ts")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+
+
+class PongFrame(_Frame):
+    type: Literal["pong"]
+
+
+ClientFrame = Annotated[AuthFrame | SubscribeFrame | PositionFrame | PongFrame, Field(discriminator="type")]
+_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+KNOWN_TYPES = ("auth", "subscribe", "position", "pong")
+
+
+class FrameError(Exception):
+    """A frame we cannot use. `close_code` set: the connection ends; else an error frame answers it."""
+
+    def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close_code = code, message, close_code
+
+
+def parse(message: dict[str, Any], *, max_bytes: int) -> AuthFrame | SubscribeFrame | PositionFrame | PongFrame:
+    """An ASGI websocket.receive message → a validated frame, or FrameError."""
+    raw = message.get("text")
+    if raw is None:
+        raise FrameError("binary_frame", "frames are JSON text, not binary", close_code=UNSUPPORTED)
+    if len(raw) > max_bytes or len(raw.encode()) > max_bytes:  # uvicorn's --ws-max-size should stop it first
+        raise FrameError("too_big", f"frame over {max_bytes} bytes", close_code=TOO_BIG)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise FrameError("malformed_json", f"not JSON: {exc}", close_code=INVALID_DATA) from exc
+    if not isinstance(data, dict):
+        raise FrameError("bad_frame", "a frame is a JSON object with a \"type\"")
+    kind = data.get("type")
+    if kind not in KNOWN_TYPES:
+        raise FrameError("unknown_type", f"unknown frame type {kind!r}; expected one of {', '.join(KNOWN_TYPES)}")
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'frame'}: {e['msg']}" for e in exc.errors())
+        raise FrameError("bad_frame", f"bad {kind} frame: {problems}") from exc
+
+
+def text(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def error(code: str, message: str) -> str:
+    return text({"type": "error", "code": code, "message": message})
+
+
+PING = text({"type": "ping"})

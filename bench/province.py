@@ -257,3 +257,26 @@ class LevelFile:
 def load_workers(d: Path) -> dict[str, np.ndarray]:
     z = np.load(d / "workers.npz")
     return {k: z[k] for k in z.files}
+
+
+def sample_box(d: Path) -> tuple[float, float, float, float]:
+    """A lon/lat rectangle inside the province (its bounding box shrunk about the centre until it fits), where
+    both the Python drivers and pgbench draw their locate points. Cached in meta.json."""
+    meta = read_meta(d)
+    if "sample_box" in meta:
+        return tuple(meta["sample_box"])  # type: ignore[return-value]
+    top = LevelFile(d, LEVELS[0])
+    prov = shapely.union_all(top.geoms(0, len(top)))
+    c = prov.centroid
+    minx, miny, maxx, maxy = prov.bounds
+    lo, hi = 0.0, 1.0
+    for _ in range(20):
+        mid = (lo + hi) / 2
+        box = shapely.box(c.x + (minx - c.x) * mid, c.y + (miny - c.y) * mid, c.x + (maxx - c.x) * mid,
+                          c.y + (maxy - c.y) * mid)
+        lo, hi = (mid, hi) if prov.contains(box) else (lo, mid)
+    box_t = tuple(round(v, 6) for v in (c.x + (minx - c.x) * lo, c.y + (miny - c.y) * lo,
+                                        c.x + (maxx - c.x) * lo, c.y + (maxy - c.y) * lo))
+    meta["sample_box"] = box_t
+    (d / "meta.json").write_text(json.dumps(meta, indent=1))
+    return box_t  # type: ignore[return-value]

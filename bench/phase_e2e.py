@@ -1,0 +1,126 @@
+"""End to end: POST /api/v1/alerts at a fixed rate (open loop) → the assigned worker's socket and the district's
+wall display socket, both real WebSocket receivers connected before the run.
+
+The receivers are a sample of workers spread over the province; each alert is raised a metre from one of them,
+in turn, so the nearest available worker is (almost always) one with a socket. Their max load is raised to hold
+their share of the run's alerts; every other worker keeps competing from the GEO set as usual. Alerts go to the
+web processes in turn; displays are spread over the processes too, so most alerts cross processes."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+
+import httpx
+import numpy as np
+
+from bench.runner import open_loop
+from bench.setup import CATEGORY
+from bench.stats import summary
+from bench.wsclient import Receiver
+
+JITTER_DEG = 1e-5  # ~1 m
+SETTLE_S = 5.0  # after the last alert, how long stragglers may take before they count as lost
+
+
+def district_of(code: str) -> str:
+    return code[:6]  # "32" + the district's four digits (bench.province.SUFFIX_DIGITS)
+
+
+def share(alerts: int, receivers: int) -> int:
+    """Max load that lets every socket worker take its turn of the run's alerts, plus one spare."""
+    return math.ceil(alerts / max(receivers, 1)) + 1
+
+
+def _incident_and_workers(body: dict) -> tuple[int | None, list[int]]:
+    inc = body.get("incident") if isinstance(body.get("incident"), dict) else body
+    iid = inc.get("id")
+    orders = body.get("orders") or inc.get("orders") or []
+    workers = [int(o["worker_id"]) for o in orders if isinstance(o, dict) and o.get("worker_id") is not None]
+    return (int(iid) if iid is not None else None), workers
+
+
+async def run(base_urls: list[str], token: str, *, workers: list[int], positions: np.ndarray,
+              worker_rx: dict[int, Receiver], display_rx: dict[str, Receiver], worker_district: dict[int, str],
+              rate: float, seconds: float, clients: int) -> dict:
+    total = int(rate * seconds)
+    sent: dict[int, tuple[float, int, int | None]] = {}  # incident id → (t_send, target worker, assigned worker)
+    statuses: dict[int, int] = {}
+    rng = np.random.default_rng(11)
+    jitter = rng.uniform(-JITTER_DEG, JITTER_DEG, (total, 2))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=30.0) as client:
+        async def call(i: int) -> None:
+            k = i % len(workers)
+            wid = workers[k]
+            lon, lat = positions[k] + jitter[i]
+            t0 = time.perf_counter()
+            r = await client.post(f"{base_urls[i % len(base_urls)]}/api/v1/alerts", json={
+                "category": CATEGORY, "description": f"压测告警 #{i}", "lon": float(lon), "lat": float(lat),
+                "channel": "hotline", "external_id": f"bench-{int(time.time())}-{i}"})
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            if r.status_code != 201:
+                raise RuntimeError(f"POST /api/v1/alerts → {r.status_code}: {r.text[:300]}")
+            iid, assigned = _incident_and_workers(r.json())
+            if iid is None:
+                raise RuntimeError(f"no incident id in {r.text[:300]}")
+            sent[iid] = (t0, wid, assigned[0] if assigned else None)
+
+        s, dropped = await open_loop(call, rate=rate, seconds=seconds, max_in_flight=clients)
+    for _ in range(int(SETTLE_S * 10)):  # polled: arrivals are recorded by the receivers' own tasks
+        if not _missing(sent, worker_rx, display_rx, worker_district):
+            break
+        await asyncio.sleep(0.1)
+    return _report(s, dropped, statuses, sent, worker_rx, display_rx, worker_district, rate, seconds)
+
+
+def _missing(sent: dict, worker_rx: dict[int, Receiver], display_rx: dict[str, Receiver],
+             worker_district: dict[int, str]) -> int:
+    n = 0
+    for iid, (_, target, assigned) in sent.items():
+        d = display_rx.get(worker_district[target])
+        if d is not None and iid not in d.first_seen:
+            n += 1
+        w = worker_rx.get(assigned) if assigned is not None else None
+        if w is not None and iid not in w.first_seen:
+            n += 1
+    return n
+
+
+def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Receiver],
+            display_rx: dict[str, Receiver], worker_district: dict[int, str], rate: float, seconds: float) -> dict:
+    to_worker, to_display = [], []
+    lost_worker = lost_display = not_target = unassigned = 0
+    for iid, (t0, target, assigned) in sent.items():
+        d = display_rx.get(worker_district[target])
+        if d is not None:
+            if iid in d.first_seen:
+                to_display.append(d.first_seen[iid] - t0)
+            else:
+                lost_display += 1
+        if assigned is None:
+            unassigned += 1
+            continue
+        if assigned != target:
+            not_target += 1
+        w = worker_rx.get(assigned)
+        if w is None:
+            continue  # assigned to a worker without a socket: only the display can be timed
+        if iid in w.first_seen:
+            to_worker.append(w.first_seen[iid] - t0)
+        else:
+            lost_worker += 1
+    post = summary(s.latencies, s.wall, errors=s.errors)
+    return {
+        "target_rate": rate, "target_seconds": seconds, "attempted": int(rate * seconds), "dropped_at_client": dropped,
+        "accepted_201": len(sent), "statuses": {str(k): v for k, v in statuses.items()}, "first_error": s.first_error,
+        "post": post,
+        "to_worker": summary(to_worker, s.wall), "to_display": summary(to_display, s.wall),
+        "lost_to_worker": lost_worker, "lost_to_display": lost_display,
+        "alerts_lost": lost_worker + lost_display + s.errors + dropped,
+        "assigned_elsewhere": not_target, "unassigned": unassigned,
+        "receivers": {"workers": len(worker_rx), "displays": len(display_rx),
+                      "receiver_errors": sum(len(r.errors) for r in [*worker_rx.values(), *display_rx.values()])},
+    }

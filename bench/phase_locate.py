@@ -1,0 +1,88 @@
+"""Locate: geo.locate.locate (the Python function) and GET /api/v1/locate (the HTTP endpoint), beside the very same
+statement through pgbench at the same concurrency on the same tables and the same point distribution."""
+
+from __future__ import annotations
+
+import random
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bench.floor import pgbench_script, ratio, run_pgbench
+from bench.runner import closed_loop
+from bench.stats import summary
+from command.db import make_sessionmaker
+from geo import locate as geo_locate
+
+TOLERANCE_M = 200.0
+
+
+def floor_script(box: tuple[float, float, float, float]) -> str:
+    """The module's own statement; the fixed parameters as locate() computes them (radius at the box's worst
+    latitude: the widest, so never cheaper than what the function sends)."""
+    worst_lat = max(abs(box[1]), abs(box[3]))
+    return pgbench_script(geo_locate._LOCATE.text, box, {
+        "tolerance": TOLERANCE_M, "tie": geo_locate.TIE_M,
+        "radius_deg": geo_locate.search_radius_deg(worst_lat, TOLERANCE_M)})
+
+
+async def function(engine: AsyncEngine, box: tuple[float, float, float, float], *, clients: int, seconds: float,
+                   max_count: int, per_call_session: bool, seed: int) -> dict:
+    """locate() with `clients` concurrent callers: each with its own long-lived session (the function's own cost),
+    or a fresh session per call (adds pool checkout, BEGIN and ROLLBACK: what a request pays)."""
+    sm = make_sessionmaker(engine)
+    rng = random.Random(seed)
+    pool = [sm() for _ in range(clients)]
+    outside = 0
+
+    async def call(i: int) -> None:
+        nonlocal outside
+        lon, lat = rng.uniform(box[0], box[2]), rng.uniform(box[1], box[3])
+        if per_call_session:
+            async with sm() as session:
+                res = await geo_locate.locate(session, lon=lon, lat=lat, tolerance_m=TOLERANCE_M)
+        else:
+            session = pool.pop()
+            try:
+                res = await geo_locate.locate(session, lon=lon, lat=lat, tolerance_m=TOLERANCE_M)
+            finally:
+                pool.append(session)
+        outside += res.outside
+
+    try:
+        await closed_loop(call, clients=clients, seconds=min(1.0, seconds), max_count=max_count)  # warm up
+        s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)
+    finally:
+        for session in pool:
+            await session.close()
+    out = summary(s.latencies, s.wall, errors=s.errors)
+    out.update(clients=clients, outside=outside, first_error=s.first_error,
+               session="per call" if per_call_session else "per client")
+    return out
+
+
+async def http(base_urls: list[str], token: str, box: tuple[float, float, float, float], *, clients: int,
+               seconds: float, max_count: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=10.0) as client:
+        async def call(i: int) -> None:
+            r = await client.get(f"{base_urls[i % len(base_urls)]}/api/v1/locate",
+                                 params={"lon": rng.uniform(box[0], box[2]), "lat": rng.uniform(box[1], box[3])})
+            r.raise_for_status()
+
+        await closed_loop(call, clients=clients, seconds=min(1.0, seconds), max_count=max_count)
+        s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)
+    out = summary(s.latencies, s.wall, errors=s.errors)
+    out.update(clients=clients, processes=len(base_urls), first_error=s.first_error)
+    return out
+
+
+def floor(database_url: str, box: tuple[float, float, float, float], *, clients: int, seconds: float) -> dict:
+    return run_pgbench(database_url, floor_script(box), clients=clients, seconds=seconds)
+
+
+def with_ratios(measured: dict, floor_figures: dict) -> dict:
+    measured["ratio_to_floor"] = ratio(measured.get("per_s"), floor_figures.get("per_s"))
+    return measured

@@ -1,0 +1,110 @@
+"""The result: every figure in one JSON document, each target judged, and a short human summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+GIB_MIB = 1024.0
+
+
+def _get(d: dict, path: str) -> Any:
+    cur: Any = d
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _check(value: Any, op: str, limit: float) -> bool | None:
+    if value is None:
+        return None
+    return value >= limit if op == ">=" else value <= limit
+
+
+# (name, figure path, op, limit, what the issue asks)
+TARGETS: list[tuple[str, str, str, float, str]] = [
+    ("locate_ratio", "locate.function.ratio_to_floor", ">=", 0.8, "locate ≥ 80% of the pgbench floor"),
+    ("locate_p99", "locate.function.p99_ms", "<=", 2.0, "locate p99 ≤ 2 ms"),
+    ("assign_rate", "assign.claims_per_s", ">=", 5000, "assignment ≥ 5,000 claims/s"),
+    ("assign_p99", "assign.p99_ms", "<=", 5.0, "assignment p99 ≤ 5 ms"),
+    ("e2e_worker_p50", "e2e.to_worker.p50_ms", "<=", 10.0, "alert → worker socket p50 ≤ 10 ms"),
+    ("e2e_worker_p99", "e2e.to_worker.p99_ms", "<=", 50.0, "alert → worker socket p99 ≤ 50 ms"),
+    ("e2e_display_p99", "e2e.to_display.p99_ms", "<=", 100.0, "alert → wall display p99 ≤ 100 ms"),
+    ("positions_rate", "positions.per_s", ">=", 20000, "positions ≥ 20,000 updates/s"),
+    ("positions_visible", "positions.visibility.p99_ms", "<=", 1000.0, "position visible to dispatch ≤ 1 s"),
+    ("tiles_p95", "tiles.province.p95_ms", "<=", 50.0, "province-wide tiles p95 ≤ 50 ms"),
+    ("web_rss", "memory.web_max_mib", "<=", GIB_MIB, "each web process ≤ 1 GiB RSS"),
+]
+
+
+def judge(result: dict) -> dict:
+    out = {}
+    for name, path, op, limit, text in TARGETS:
+        value = _get(result, path)
+        out[name] = {"target": text, "figure": value, "met": _check(value, op, limit)}
+    db = _get(result, "assign.double_bookings.ok")
+    out["assign_no_double_booking"] = {"target": "zero double bookings", "figure": _get(
+        result, "assign.double_bookings.over_max_load"), "met": db}
+    e2e_db = _get(result, "e2e_check.ok")
+    out["e2e_no_double_booking"] = {"target": "zero double bookings (end to end, checked in PostgreSQL)",
+                                    "figure": _get(result, "e2e_check.over_max_load"), "met": e2e_db}
+    lost = _get(result, "e2e.alerts_lost")
+    out["e2e_none_lost"] = {"target": "zero alerts lost", "figure": lost, "met": None if lost is None else lost == 0}
+    return out
+
+
+def write(result: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"result-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
+    return path
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,d}"
+    return str(v)
+
+
+def human(result: dict) -> str:
+    r = result
+    lines = [f"gridcmd benchmark — scale {r['scale']['name']}: {_fmt(r['scale']['regions'])} regions, "
+             f"{_fmt(r['scale']['workers'])} workers, {r['machine']['cpus']} CPUs"]
+    rows = [
+        ("locate fn (session/client)", "locate.function", "locate.floor"),
+        ("locate fn (session/call)", "locate.function_per_call", "locate.floor"),
+        ("locate HTTP", "locate.http", "locate.floor"),
+        ("assign+claim", "assign", "assign.floor"),
+        ("tiles province", "tiles.province", None),
+        ("tiles zoomed", "tiles.zoomed", None),
+        ("alert POST", "e2e.post", None),
+        ("alert → worker", "e2e.to_worker", None),
+        ("alert → display", "e2e.to_display", None),
+    ]
+    lines.append(f"{'':28s} {'per s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'floor/s':>10s} {'ratio':>6s}")
+    for label, path, floor_path in rows:
+        fig = _get(r, path) or {}
+        fl = _get(r, floor_path) if floor_path else None
+        lines.append(f"{label:28s} {_fmt(fig.get('per_s')):>10s} {_fmt(fig.get('p50_ms')):>8s} "
+                     f"{_fmt(fig.get('p99_ms')):>8s} {_fmt((fl or {}).get('per_s')):>10s} "
+                     f"{_fmt(fig.get('ratio_to_floor')):>6s}")
+    lines.append(f"positions applied/s {_fmt(_get(r, 'positions.per_s'))}; visible p99 "
+                 f"{_fmt(_get(r, 'positions.visibility.p99_ms'))} ms; "
+                 f"web RSS max {_fmt(_get(r, 'memory.web_max_mib'))} MiB")
+    lines.append("targets:")
+    for name, t in r.get("targets", {}).items():
+        mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
+        lines.append(f"  {mark:12s} {t['target']} (figure: {_fmt(t['figure'])}) [{name}]")
+    errs = r.get("errors") or {}
+    for phase, msg in errs.items():
+        lines.append(f"  error in {phase}: {msg}")
+    return "\n".join(lines)

@@ -1,0 +1,239 @@
+"""The benchmark run: prepare, measure each phase (a failing phase is recorded, the others still run), report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import orjson
+from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy import text
+
+from bench import live, phase_assign, phase_e2e, phase_locate, phase_positions, phase_tiles, province, report, server
+from bench import setup as bsetup
+from bench.scale import Scale
+from bench.stats import PeakRss, mib, rss_bytes
+from bench.wsclient import close_all, open_many
+from command.db import make_engine
+from command.lifecycle import ORDER_HOLDING
+from command.settings import Settings
+from dispatch import keys
+
+PHASES = ("locate", "assign", "tiles", "e2e", "positions")
+PRESENCE_TTL_S = 86_400  # simulated workers report only in the position phase: keep them present for the run
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _redis_url(args: argparse.Namespace) -> str:
+    if args.redis_url:
+        return args.redis_url
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    return url[: -len("/0")] + "/6" if url.endswith("/0") else url
+
+
+def run_benchmark(args: argparse.Namespace, scale: Scale) -> int:
+    from bench.province import ensure
+
+    d = ensure(args.out_dir, scale, args.seed, log)
+    result = asyncio.run(_run(args, scale, d))
+    path = report.write(result, args.out_dir)
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    print(report.human(result))
+    print(f"result written to {path}")
+    return 0
+
+
+async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
+    db_url = args.database_url or bsetup.bench_database_url(
+        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridcmd"))
+    settings = Settings(database_url=db_url, redis_url=_redis_url(args), presence_ttl_s=PRESENCE_TTL_S,
+                        secret_key=os.environ.get("GRIDCMD_SECRET_KEY", "bench-secret-key-0123456789-abcdefghij"))
+    only = {p for p in args.only.split(",") if p} or set(PHASES)
+    secs = args.seconds or scale.seconds
+    meta = province.read_meta(d)
+    result: dict = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "scale": {"name": scale.name, "regions": sum(meta["counts"].values()), "counts": meta["counts"],
+                  "workers": meta["workers"], "area_km2": meta["area_km2"], "seed": args.seed},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_start": os.getloadavg()},
+        "generate": {"seconds": meta["generate_s"], "per_level_s": meta["timings_s"]},
+        "errors": {},
+    }
+    bsetup.ensure_database(db_url)
+    engine = make_engine(settings, pool_size=16, max_overflow=0, pool_pre_ping=False)
+    pool = BlockingConnectionPool.from_url(settings.redis_url, decode_responses=True, max_connections=128, timeout=30)
+    redis = Redis(connection_pool=pool)
+    rss = PeakRss()
+    servers: list[server.Server] = []
+    try:
+        result["load"] = await bsetup.load_data(settings, engine, d, force=args.reload, log=log)
+        await bsetup.reference_data(engine)
+        await bsetup.flush_redis(redis)
+        w = province.load_workers(d)
+        result["live"] = await live.seed_live(redis, w, log=log)
+        box = province.sample_box(d)
+        admin = await bsetup.account(engine, settings, username="bench-admin", role="admin")
+
+        if "locate" in only:
+            await _phase(result, "locate", _locate(engine, settings, box, secs, result))
+        if "assign" in only:
+            result["assign"] = await _guard(result, "assign", phase_assign.run(
+                redis, settings.redis_url, w, clients=32, seconds=secs, max_count=int(secs * 50_000),
+                presence_ttl_s=PRESENCE_TTL_S, max_load=2, seed=args.seed))
+            await live.reset_loads(redis)
+
+        env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+               "GRIDCMD_SECRET_KEY": settings.secret_key, "GRIDCMD_PRESENCE_TTL_S": str(PRESENCE_TTL_S),
+               "GRIDCMD_DB_POOL_SIZE": "8", "GRIDCMD_LOG_LEVEL": "warning"}
+        ports = [args.port_base + 1 + i for i in range(args.processes)]
+        log(f"starting {len(ports)} web processes on ports {ports}")
+        servers = server.start(ports, env, nice=max(0, args.nice - os.nice(0)))
+        urls = [s.url for s in servers]
+        sampler = asyncio.create_task(_sample_rss(rss, servers))
+
+        if "locate" in only:
+            result["locate"]["http"] = await _guard(result, "locate_http", phase_locate.http(
+                urls, admin, box, clients=8, seconds=secs, max_count=int(secs * 20_000), seed=args.seed))
+            phase_locate.with_ratios(result["locate"]["http"] or {}, result["locate"].get("floor") or {})
+        if "tiles" in only:
+            result["tiles"] = await _guard(result, "tiles", _tiles(urls, admin, meta, w, secs))
+        if "e2e" in only or "positions" in only:
+            await _live_phases(result, only, engine, redis, settings, urls, admin, w, box, scale, args)
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        rss.sample({f"web:{s.port}": s.pid for s in servers})
+    except Exception as exc:
+        result["errors"]["run"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    finally:
+        server.stop(servers)
+        await redis.aclose()
+        await pool.disconnect()
+        await engine.dispose()
+    web = {k: v for k, v in rss.as_mib().items() if k.startswith("web:")}
+    result["memory"] = {"web_mib": web, "web_max_mib": max(web.values()) if web else None,
+                        "driver_mib": mib(rss_bytes(os.getpid()))}
+    result["machine"]["load_avg_end"] = os.getloadavg()
+    result["targets"] = report.judge(result)
+    return result
+
+
+async def _guard(result: dict, name: str, coro) -> dict | None:
+    log(f"phase {name} ...")
+    t0 = time.perf_counter()
+    try:
+        out = await coro
+        log(f"phase {name} done in {time.perf_counter() - t0:.1f} s")
+        return out
+    except Exception as exc:
+        result["errors"][name] = f"{type(exc).__name__}: {exc}"[:1000]
+        traceback.print_exc()
+        return None
+
+
+async def _phase(result: dict, name: str, coro) -> None:
+    await _guard(result, name, coro)
+
+
+async def _locate(engine, settings: Settings, box, secs: float, result: dict) -> None:
+    clients = 8
+    loc: dict = {}
+    result["locate"] = loc
+    loc["floor"] = await asyncio.to_thread(phase_locate.floor, settings.database_url, box, clients=clients,
+                                           seconds=secs)
+    for key, per_call in (("function", False), ("function_per_call", True)):
+        loc[key] = phase_locate.with_ratios(await phase_locate.function(
+            engine, box, clients=clients, seconds=secs, max_count=int(secs * 20_000), per_call_session=per_call,
+            seed=7), loc["floor"])
+
+
+async def _tiles(urls: list[str], token: str, meta: dict, w: dict, secs: float) -> dict:
+    bounds = tuple(meta["bounds_lonlat"])
+    province_view = phase_tiles.tiles_covering(bounds, 7) + phase_tiles.tiles_covering(bounds, 8)
+    # The densest spot: the most workers in one 0.05° cell.
+    cell = np.floor(np.column_stack((w["lon"], w["lat"])) / 0.05).astype(np.int64)
+    uniq, counts = np.unique(cell, axis=0, return_counts=True)
+    lon, lat = (uniq[np.argmax(counts)] + 0.5) * 0.05
+    zoomed = phase_tiles.tiles_around(lon, lat, 14, 1) + phase_tiles.tiles_around(lon, lat, 13, 1)
+    n = max(len(province_view) * 3, int(secs * 200))
+    return {
+        "province": await phase_tiles.run(urls, token, province_view, clients=4, seconds=secs, max_count=n, seed=1),
+        "zoomed": await phase_tiles.run(urls, token, zoomed, clients=4, seconds=secs, max_count=n, seed=2),
+    }
+
+
+async def _live_phases(result: dict, only: set[str], engine, redis: Redis, settings: Settings, urls: list[str],
+                       admin: str, w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
+    rate = args.e2e_rate or scale.e2e_rate
+    e2e_secs = args.e2e_seconds or scale.e2e_seconds
+    rng = np.random.default_rng(args.seed + 7)
+    ids = np.sort(rng.choice(len(w["lon"]), size=scale.socket_workers + 1, replace=False)) + 1
+    sock_ids, probe_id = [int(i) for i in ids[:-1]], int(ids[-1])
+    district = {wid: phase_e2e.district_of(str(w["grid_code"][wid - 1])) for wid in [*sock_ids, probe_id]}
+    cap = phase_e2e.share(int(rate * e2e_secs), len(sock_ids))
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE workers SET max_load = :m WHERE id = ANY(:ids)"), {"m": cap, "ids": sock_ids})
+    await redis.hset(keys.MAX_LOAD, mapping={str(i): cap for i in sock_ids})
+    displays = sorted(set(district.values()))
+    tokens = {dc: await bsetup.account(engine, settings, username=f"bench-wall-{dc}", role="operator",
+                                       region_code=dc) for dc in displays}
+    log(f"opening {len(sock_ids) + 1} worker sockets and {len(displays)} wall displays ...")
+    specs = [(urls[i % len(urls)], bsetup.worker_token(settings, wid), f"w{wid}", None, True)
+             for i, wid in enumerate([*sock_ids, probe_id])]
+    specs += [(urls[(i + 1) % len(urls)], tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(displays)]
+    t0 = time.perf_counter()
+    rx = await open_many(specs)
+    result["sockets"] = {"opened": len(rx), "seconds": round(time.perf_counter() - t0, 2)}
+    worker_rx = {wid: r for wid, r in zip([*sock_ids, probe_id], rx, strict=False)}
+    display_rx = {dc: r for dc, r in zip(displays, rx[len(sock_ids) + 1:], strict=True)}
+    await asyncio.sleep(1.0)  # subscriptions settle
+    try:
+        if "e2e" in only:
+            pos = np.column_stack((w["lon"][np.array(sock_ids) - 1], w["lat"][np.array(sock_ids) - 1]))
+            result["e2e"] = await _guard(result, "e2e", phase_e2e.run(
+                urls, admin, workers=sock_ids, positions=pos, worker_rx=worker_rx, display_rx=display_rx,
+                worker_district=district, rate=rate, seconds=e2e_secs, clients=256))
+            result["e2e_check"] = await _guard(result, "e2e_check", _check_bookings(engine, redis))
+        if "positions" in only:
+            senders = {wid: worker_rx[wid] for wid in sock_ids[: scale.position_clients]}
+            total = int(30_000 * (args.seconds or scale.seconds))
+            result["positions"] = await _guard(result, "positions", phase_positions.run(
+                redis, senders, (probe_id, worker_rx[probe_id]), box, total=total,
+                seconds=args.seconds or scale.seconds))
+    finally:
+        await close_all(rx)
+
+
+async def _check_bookings(engine, redis: Redis) -> dict:
+    """After the end-to-end run, in PostgreSQL: no worker holds more orders than their max load, and Redis's
+    loads agree with the orders PostgreSQL says each worker holds."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT o.worker_id, count(*), max(w.max_load) FROM orders o JOIN workers w ON w.id = o.worker_id "
+            "WHERE o.assignee_kind = 'worker' AND o.status = ANY(:s) GROUP BY o.worker_id"),
+            {"s": [s.value for s in ORDER_HOLDING]})).all()
+        incidents = (await conn.execute(text("SELECT status, count(*) FROM incidents GROUP BY status"))).all()
+    held = {int(wid): int(n) for wid, n, _ in rows}
+    over = sum(1 for _, n, m in rows if n > m)
+    stored = {int(k): int(v) for k, v in (await redis.hgetall(keys.LOAD)).items() if int(v)}
+    mismatched = sum(1 for k in set(held) | set(stored) if held.get(k, 0) != stored.get(k, 0))
+    return {"workers_holding": len(held), "over_max_load": over, "load_mismatches": mismatched,
+            "incidents_by_status": {s: int(n) for s, n in incidents}, "ok": over == 0 and mismatched == 0}
+
+
+async def _sample_rss(rss: PeakRss, servers: list[server.Server]) -> None:
+    while True:
+        rss.sample({f"web:{s.port}": s.pid for s in servers})
+        rss.sample({"driver": os.getpid()})
+        await asyncio.sleep(0.5)

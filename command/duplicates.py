@@ -1,0 +1,112 @@
+"""Duplicates: a new alert of the same category within a distance and time of an open incident.
+
+Intake calls `find_duplicate` once the new incident is stored (before dispatch), then `link_or_merge`:
+a sensor alert is merged at once (a flood of alarms about one event is dispatched once); a person's
+report is only linked and suggested to the operator, who merges (`merge`) or dismisses it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from geoalchemy2 import Geography
+from sqlalchemy import cast, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command.errors import InvalidInput, NotFound
+from command.events import Actor
+from command.lifecycle import INCIDENT_OPEN, IncidentStatus, OrderStatus
+from command.loop_models import IncidentLink
+from command.models import Incident
+from command.moves import lock_incident, lock_orders, move_incident, move_order, record
+from command.summaries import incident_summary
+from command.work_orders import ORDER_GONE
+
+AUTO_MERGE_CHANNELS = ("sensor",)
+# States of an incident that a new alert may duplicate: open, and not itself a duplicate.
+_CANDIDATE = sorted(str(s) for s in INCIDENT_OPEN - {IncidentStatus.merged})
+
+
+async def find_duplicate(
+    session: AsyncSession,
+    *,
+    category_code: str,
+    lon: float,
+    lat: float,
+    at: datetime,
+    distance_m: float = 150.0,
+    window_s: int = 3600,
+    exclude_id: int | None = None,
+) -> Incident | None:
+    """The nearest open incident of the category within `distance_m` metres, created in the
+    `window_s` seconds before `at` (the earliest wins a tie)."""
+    point = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
+    query = (
+        select(Incident)
+        .where(Incident.category_code == category_code, Incident.status.in_(_CANDIDATE),
+               Incident.merged_into_id.is_(None),
+               Incident.created_at >= at - timedelta(seconds=window_s), Incident.created_at <= at,
+               func.ST_DWithin(cast(Incident.geom, Geography), point, distance_m))
+        .order_by(func.ST_Distance(cast(Incident.geom, Geography), point), Incident.created_at, Incident.id)
+        .limit(1)
+    )
+    if exclude_id is not None:
+        query = query.where(Incident.id != exclude_id)
+    return await session.scalar(query)
+
+
+async def _link(session: AsyncSession, incident: Incident, other: Incident, kind: str) -> None:
+    distance = await session.scalar(select(func.ST_Distance(
+        cast(func.ST_SetSRID(func.ST_MakePoint(incident.lon, incident.lat), 4326), Geography),
+        cast(func.ST_SetSRID(func.ST_MakePoint(other.lon, other.lat), 4326), Geography))))
+    await session.execute(
+        insert(IncidentLink).values(incident_id=incident.id, other_id=other.id, kind=kind, distance_m=distance)
+        .on_conflict_do_update(index_elements=["incident_id", "other_id"], set_={"kind": kind})
+    )
+
+
+async def link_or_merge(session: AsyncSession, *, incident: Incident, original: Incident, actor: Actor) -> bool:
+    """Merge a sensor alert into `original` (True: do not dispatch it) or suggest the link (False)."""
+    if incident.channel in AUTO_MERGE_CHANNELS:
+        await merge(session, incident_id=incident.id, into_id=original.id, actor=actor,
+                    reason=f"automatic: {incident.channel} alert duplicates incident {original.id}")
+        return True
+    await _link(session, incident, original, "suggested")
+    await record(session, incident=incident, actor=actor, kind="incident.duplicate_suggested",
+                 payload={"duplicate_of": incident_summary(original)})
+    return False
+
+
+async def merge(session: AsyncSession, *, incident_id: int, into_id: int, actor: Actor, reason: str | None) -> Incident:
+    """Fold a duplicate into another incident: its live orders are withdrawn, its history kept."""
+    if incident_id == into_id:
+        raise InvalidInput("an incident cannot be merged into itself")
+    first, second = sorted((incident_id, into_id))  # lock in id order: two opposite merges cannot deadlock
+    locked = {first: await lock_incident(session, first), second: await lock_incident(session, second)}
+    incident, target = locked[incident_id], locked[into_id]
+    if target.status not in _CANDIDATE:
+        raise InvalidInput(f"incident {into_id} is {target.status}; merge into an open incident")
+    await move_incident(session, incident=incident, to=IncidentStatus.merged, actor=actor, kind="incident.merged",
+                        reason=reason, payload={"merged_into": incident_summary(target)})
+    incident.merged_into_id = target.id
+    for order in await lock_orders(session, incident.id):
+        if order.status not in ORDER_GONE and order.status != OrderStatus.done:
+            await move_order(session, incident=incident, order=order, to=OrderStatus.cancelled, actor=actor,
+                             kind="order.cancelled", reason=f"incident merged into {target.id}")
+    await _link(session, incident, target, "merged")
+    await record(session, incident=target, actor=actor, kind="incident.duplicate_merged",
+                 payload={"duplicate": incident_summary(incident)})
+    await session.flush()
+    return incident
+
+
+async def dismiss(session: AsyncSession, *, incident_id: int, other_id: int, actor: Actor) -> None:
+    incident = await lock_incident(session, incident_id)
+    link = await session.scalar(select(IncidentLink).where(
+        IncidentLink.incident_id == incident_id, IncidentLink.other_id == other_id, IncidentLink.kind == "suggested"))
+    if link is None:
+        raise NotFound(f"no suggested duplicate link from {incident_id} to {other_id}")
+    link.kind = "dismissed"
+    await record(session, incident=incident, actor=actor, kind="incident.duplicate_dismissed",
+                 payload={"other_id": other_id})
+    await session.flush()

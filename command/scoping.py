@@ -1,0 +1,45 @@
+"""Region and department scope of a caller, for every list, statistic and action of the closed loop.
+
+An admin, or a user without a region (the top centre), sees everything; anyone else sees the
+incidents whose region chain contains their region. A liaison acts only on their department's orders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement
+
+from command.errors import Forbidden
+from command.models import Incident, Order
+from command.security import Principal
+
+
+def unrestricted(principal: Principal) -> bool:
+    return principal.role == "admin" or not principal.region_code
+
+
+def incident_clause(principal: Principal) -> ColumnElement[bool] | None:
+    """A WHERE clause limiting incidents to the caller's region (None: no limit)."""
+    if unrestricted(principal):
+        return None
+    return Incident.region_path.contains([principal.region_code])
+
+
+def region_in_scope(principal: Principal, region_path: Sequence[str]) -> bool:
+    return unrestricted(principal) or principal.region_code in (region_path or [])
+
+
+def ensure_incident(principal: Principal, incident: Incident) -> None:
+    if not region_in_scope(principal, incident.region_path or []):
+        raise Forbidden(f"incident {incident.id} is outside your region")
+
+
+def ensure_department_order(principal: Principal, order: Order, incident: Incident) -> None:
+    """A liaison acts on their own department's work orders; supervisors and admins within their region."""
+    if order.assignee_kind != "department":
+        raise Forbidden(f"order {order.id} is a grid worker's order, not a department work order")
+    if principal.role == "liaison":
+        if principal.department_code != order.department_code:
+            raise Forbidden(f"order {order.id} belongs to another department")
+        return
+    ensure_incident(principal, incident)

@@ -1,0 +1,63 @@
+"""Statistics and the ledger (台账): /api/v1/stats and /api/v1/ledger (CSV or XLSX), scoped to the
+caller's region."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command import ledger, stats
+from command.security import Principal
+from command.settings import Settings
+from web.deps import get_session, get_settings, require_roles
+
+router = APIRouter(prefix="/api/v1", tags=["statistics"])
+Staff = require_roles("supervisor", "operator")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/stats")
+async def figures(
+    start: datetime = Query(..., alias="from"),
+    end: datetime = Query(..., alias="to"),
+    group: Literal["category", "region", "department", "period", "total"] = "total",
+    period: Literal["day", "week", "half_month", "month"] = "day",
+    region: str | None = Query(None, max_length=64),
+    category: str | None = Query(None, max_length=64),
+    department: str | None = Query(None, max_length=64),
+    principal: Principal = Depends(Staff),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict:
+    q = stats.Query(start=start, end=end, group=group, period=period, region_code=region, category_code=category,
+                    department_code=department, tz=settings.timezone)
+    rows = await stats.compute(session, principal=principal, q=q)
+    return {"group": group, "period": period if group == "period" else None,
+            "rows": [r.as_dict() for r in rows], "total": stats.total(rows).as_dict()}
+
+
+@router.get("/ledger")
+async def export_ledger(
+    start: datetime = Query(..., alias="from"),
+    end: datetime = Query(..., alias="to"),
+    fmt: Literal["csv", "xlsx"] = Query("xlsx", alias="format"),
+    region: str | None = Query(None, max_length=64),
+    principal: Principal = Depends(Staff),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Response:
+    q = stats.Query(start=start, end=end, group="category", region_code=region, tz=settings.timezone)
+    figures_by_category = await stats.compute(session, principal=principal, q=q)  # also validates the query
+    rows = await ledger.rows(session, principal=principal, start=start, end=end, region_code=region)
+    tz = ZoneInfo(settings.timezone)
+    name = f"ledger-{start.astimezone(tz):%Y%m%d}-{end.astimezone(tz):%Y%m%d}"
+    if fmt == "csv":
+        return Response(ledger.to_csv(rows, tz), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    body = ledger.to_xlsx(rows, [*figures_by_category, stats.total(figures_by_category)], tz)
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from bench import live, phase_assign, phase_e2e, phase_locate, phase_positions, phase_tiles, province, report, server
 from bench import setup as bsetup
 from bench.scale import Scale
-from bench.stats import PeakRss, mib, rss_bytes
+from bench.stats import CpuMeter, PeakRss, mib, rss_bytes
 from bench.wsclient import close_all, open_many
 from command.db import make_engine
 from command.lifecycle import ORDER_HOLDING
@@ -82,6 +82,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
         w = province.load_workers(d)
         result["live"] = await live.seed_live(redis, w, log=log)
         box = province.sample_box(d)
+        CPU_PIDS["redis"] = int((await redis.info("server"))["process_id"])
         admin = await bsetup.account(engine, settings, username="bench-admin", role="admin")
 
         if "locate" in only:
@@ -99,6 +100,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
         log(f"starting {len(ports)} web processes on ports {ports}")
         servers = server.start(ports, env, nice=max(0, args.nice - os.nice(0)))
         urls = [s.url for s in servers]
+        CPU_PIDS.update({f"web:{s.port}": s.pid for s in servers})
         sampler = asyncio.create_task(_sample_rss(rss, servers))
 
         if "locate" in only:
@@ -129,12 +131,19 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
     return result
 
 
+CPU_PIDS: dict[str, int] = {}  # processes whose CPU use is reported per phase (cores busy, on average)
+
+
 async def _guard(result: dict, name: str, coro) -> dict | None:
     log(f"phase {name} ...")
     t0 = time.perf_counter()
+    meter = CpuMeter({"driver": os.getpid(), **CPU_PIDS})
+    meter.start()
     try:
         out = await coro
-        log(f"phase {name} done in {time.perf_counter() - t0:.1f} s")
+        wall = time.perf_counter() - t0
+        result.setdefault("cpu_cores_busy", {})[name] = meter.stop(wall)
+        log(f"phase {name} done in {wall:.1f} s")
         return out
     except Exception as exc:
         result["errors"][name] = f"{type(exc).__name__}: {exc}"[:1000]

@@ -68,3 +68,31 @@ class PeakRss:
 
     def as_mib(self) -> dict[str, float]:
         return {k: mib(v) for k, v in sorted(self.peak.items())}  # type: ignore[misc]
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat, clock ticks)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each named process spent between start() and stop(): who was busy during a phase."""
+
+    def __init__(self, named_pids: dict[str, int]) -> None:
+        self.pids = named_pids
+        self.before: dict[str, float | None] = {}
+
+    def start(self) -> None:
+        self.before = {k: cpu_seconds(p) for k, p in self.pids.items()}
+
+    def stop(self, wall_s: float) -> dict[str, float]:
+        out = {}
+        for k, p in self.pids.items():
+            now, was = cpu_seconds(p), self.before.get(k)
+            if now is not None and was is not None:
+                out[k] = round((now - was) / wall_s, 2) if wall_s > 0 else 0.0
+        return out

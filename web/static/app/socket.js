@@ -33,7 +33,10 @@ export function openSocket({ onEvent, onState = () => {}, region = null, lastEve
         last = frame.id;
         onEvent(frame.event, frame.id);
       } else {
-        onState(frame.type, frame);  // e.g. "error", or the hub's acknowledgements
+        // reset: what came after `last` is gone (trimmed, Redis flushed) — continue from the stream's tail
+        // (frame.id); the page refetches its state in onState("reset").
+        if (frame.type === "reset" && frame.id) { last = frame.id; }
+        onState(frame.type, frame);  // e.g. "error", "reset", or the hub's acknowledgements
       }
     };
     ws.onclose = (ev) => {

@@ -56,3 +56,8 @@ async def login_page(request: Request) -> Response:
 @router.get("/screen", response_class=HTMLResponse)
 async def screen_page(request: Request) -> Response:
     return render(request, "screen.html")
+
+
+@router.get("/console", response_class=HTMLResponse)
+async def console_page(request: Request) -> Response:
+    return render(request, "console.html")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web import pages
-from web.api import auth
+from web.api import auth, screen_board
 from web.api import events as events_api
 from web.api import locate as locate_api
 from web.api import screen as screen_api
@@ -11,4 +11,6 @@ from web.api import tiles as tiles_api
 from web.api import ws as ws_api
 
 ROUTERS = [auth.router, locate_api.router, tiles_api.router, screen_api.router, pages.router,
-           events_api.router, ws_api.router]
+           events_api.router, ws_api.router,
+           # screens (issue 5)
+           screen_board.router]

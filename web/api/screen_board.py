@@ -1,0 +1,71 @@
+"""Read endpoints of the wall display and the operator console (command.screen_board):
+
+  GET /api/v1/screen/board    the watched region, its region names, the incidents on the map, the deadlines
+                              counting down and the open queue sizes — everything a screen refetches after a
+                              `reset` frame or a reconnect
+  GET /api/v1/screen/figures  today's figures (total, per category, per region below) and the 24-hour trend
+  GET /api/v1/categories      the active categories (public reference data: the resident page needs it too)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command import screen_board as board
+from command.security import Principal
+from command.settings import Settings
+from web.deps import get_session, get_settings, require_roles
+from web.ratelimit import rate_limited
+
+router = APIRouter(prefix="/api/v1", tags=["screens"])
+Watcher = require_roles("operator", "supervisor")
+REGION = Query(None, min_length=1, max_length=64, description="a region within yours (default: yours)")
+
+
+def _region_out(region: object | None) -> dict | None:
+    if region is None:
+        return None
+    return {"code": region.code, "name": region.name, "level": region.level, "path": list(region.path)}
+
+
+@router.get("/screen/board")
+async def get_board(
+    region: str | None = REGION,
+    principal: Principal = Depends(Watcher),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
+    now = datetime.now(UTC)
+    watched = await board.watched_region(session, principal=principal, region=region)
+    return {
+        "now": now.isoformat(),
+        "region": _region_out(watched),
+        "names": await board.region_names(session, watched=watched),
+        "incidents": await board.map_incidents(session, watched=watched, now=now),
+        "deadlines": await board.open_deadlines(session, watched=watched, now=now),
+        "counts": await board.open_counts(session, watched=watched),
+    }
+
+
+@router.get("/screen/figures")
+async def get_figures(
+    region: str | None = REGION,
+    principal: Principal = Depends(Watcher),
+    session: AsyncSession = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> dict:
+    now = datetime.now(UTC)
+    watched = await board.watched_region(session, principal=principal, region=region)
+    figures = await board.today_figures(session, principal=principal, watched=watched, now=now, tz=settings.timezone)
+    return {**figures, "trend": await board.hourly_trend(session, watched=watched, now=now, tz=settings.timezone)}
+
+
+def _catalog_limit(request: Request) -> int:
+    return max(60, request.app.state.settings.resident_rate_per_min * 3)
+
+
+@router.get("/categories", dependencies=[Depends(rate_limited("categories", _catalog_limit))])
+async def get_categories(session: AsyncSession = Depends(get_session)) -> dict:
+    return {"items": await board.categories(session)}

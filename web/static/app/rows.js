@@ -1,0 +1,38 @@
+// One incident as a list row (console queues, the wall's alarm list) and the small badges inside it. Text only:
+// descriptions are what residents typed, so they go in as text nodes (dom.h), never as HTML.
+import { h } from "./dom.js";
+import { label, t } from "./i18n.js";
+import { categoryName, placeOf } from "./catalog.js";
+import { statusColor } from "./status.js";
+import { maskPhones } from "./mask.js";
+
+export function statusChip(status) {
+  return h("span", { class: "chip", style: "--chip:" + statusColor(status), "data-status": status },
+    label("status", status));
+}
+
+export function priorityBadge(priority) {
+  const p = priority || 3;
+  return h("span", { class: "prio prio-" + p, title: t("priority." + p) }, "P" + p);
+}
+
+export function clockTime(iso) {
+  if (!iso) { return ""; }
+  const d = new Date(iso);
+  const today = new Date();
+  const hm = d.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
+  if (d.toDateString() === today.toDateString()) { return hm; }
+  return d.toLocaleDateString(document.documentElement.lang, { month: "2-digit", day: "2-digit" }) + " " + hm;
+}
+
+// {masked: true} on shared screens: phone numbers in the description are masked.
+export function incidentRow(inc, { selected = false, fresh = false, masked = false, onClick = null } = {}) {
+  const text = masked ? maskPhones(inc.description) : inc.description;
+  return h("li", { class: "incident-row" + (selected ? " selected" : "") + (fresh ? " fresh" : ""),
+    "data-id": inc.id, "data-status": inc.status, onclick: onClick ? () => onClick(inc.id) : null },
+  priorityBadge(inc.priority),
+  h("span", { class: "cat" }, categoryName(inc.category_code)),
+  h("span", { class: "when" }, clockTime(inc.created_at)),
+  h("span", { class: "place" }, "#" + inc.id + " · ", statusChip(inc.status), " ", placeOf(inc)),
+  h("span", { class: "desc" }, text));
+}

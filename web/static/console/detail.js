@@ -1,0 +1,127 @@
+// One incident in the console: what, where, who is on it, the nearest available workers (with distance) to
+// dispatch or re-dispatch by hand, the check (核查) and close (结案) steps, its deadlines and its timeline.
+import { $, fill, h } from "../app/dom.js";
+import { fmtDistance, label, t } from "../app/i18n.js";
+import { get, newKey, post } from "../app/api.js";
+import { categoryName, placeOf } from "../app/catalog.js";
+import { clockTime, priorityBadge, statusChip } from "../app/rows.js";
+import { AVAILABILITY_COLORS, FINISHED, TERMINAL, statusColor } from "../app/status.js";
+import { deadlines, timeline } from "./timeline.js";
+
+// States in which sending (another) worker makes sense.
+const DISPATCHABLE = new Set(["located", "dispatched", "in_progress", "needs_attention", "returned", "reopened",
+  "suspended"]);
+
+function orderRow(o, workerName) {
+  const who = o.assignee_kind === "worker"
+    ? t("console.worker_named", { name: workerName(o.worker_id) })
+    : t("console.department_named", { code: o.department_code });
+  return h("tr", { "data-order-id": o.id, "data-status": o.status },
+    h("td", {}, "#" + o.id), h("td", {}, who),
+    h("td", {}, h("span", { class: "chip", style: "--chip:" + (o.status === "done" ? "#38d39f"
+      : ["declined", "timed_out", "returned", "cancelled"].includes(o.status) ? "#6b7a8c" : "#ffd84d") },
+    label("order", o.status))),
+    h("td", { class: "num" }, fmtDistance(o.distance_m)));
+}
+
+export function createDetail({ workerName, onCandidates, toast, onChanged }) {
+  const root = $("#detail");
+  let currentId = null;
+  let seq = 0;
+
+  async function act(path, body, done) {
+    try {
+      await post(path, body, { idempotencyKey: newKey() });
+      toast(done);
+      onChanged();
+      await refresh();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  }
+
+  function actions(inc) {
+    const note = h("input", { class: "note", id: "action-note", maxlength: 4000, placeholder: t("console.note_ph") });
+    const buttons = [];
+    if (inc.status === "resolved") {
+      buttons.push(h("button", { type: "button", class: "btn btn-primary", id: "act-verify", onclick: () =>
+        act(`/api/v1/incidents/${inc.id}/verify`, { note: note.value.trim() || null }, t("console.verified")) },
+      t("console.verify")));
+    }
+    if (inc.status === "verified" || inc.status === "callback_done") {
+      buttons.push(h("button", { type: "button", class: "btn btn-primary", id: "act-close", onclick: () =>
+        act(`/api/v1/incidents/${inc.id}/close`, { note: note.value.trim() || null }, t("console.closed")) },
+      t("console.close")));
+    }
+    if (!buttons.length) { return null; }
+    return h("div", { class: "actions" }, note, buttons);
+  }
+
+  function candidateTable(inc, data) {
+    const items = data.items;
+    onCandidates(items.map((c) => c.worker_id));
+    if (!items.length) { return h("p", { class: "meta", id: "no-candidates" }, t("console.no_candidates")); }
+    return h("table", { class: "table", id: "candidates" },
+      h("tr", {}, h("th", {}, t("console.worker")), h("th", {}, t("console.distance")),
+        h("th", {}, t("console.availability")), h("th", {}, t("console.load")), h("th", {}, "")),
+      items.map((c) => h("tr", { class: c.eligible ? "" : "ineligible", "data-worker-id": c.worker_id },
+        h("td", {}, c.name, c.own_grid ? h("span", { class: "meta" }, " · " + t("console.own_grid")) : ""),
+        h("td", { class: "num" }, fmtDistance(c.distance_m)),
+        h("td", {}, h("i", { class: "dot", style: "background:" + (AVAILABILITY_COLORS[c.availability] || "#888") }),
+          c.present ? label("availability", c.availability) : t("availability.away")),
+        h("td", { class: "num" }, `${c.load}/${c.max_load ?? "?"}`),
+        h("td", {}, c.holds_this_incident ? h("span", { class: "meta" }, t("console.on_it"))
+          : h("button", { type: "button", class: "btn btn-small" + (c.eligible ? " btn-warn" : ""),
+            disabled: !c.eligible, "data-dispatch": c.worker_id,
+            onclick: () => act(`/api/v1/incidents/${inc.id}/dispatch`, { worker_id: c.worker_id },
+              t("console.dispatched_to", { name: c.name })) }, t("console.dispatch"))))));
+  }
+
+  function render(inc, dl, cands) {
+    fill(root,
+      h("div", { class: "detail-head" }, priorityBadge(inc.priority),
+        h("span", { class: "title" }, "#" + inc.id + " " + categoryName(inc.category_code)), statusChip(inc.status)),
+      h("p", { class: "meta" }, clockTime(inc.created_at), " · ", label("channel", inc.channel), " · ",
+        placeOf(inc) || inc.region_code || t("console.outside_regions")),
+      inc.attention_reason && !FINISHED.has(inc.status) ? h("div", { class: "attention" }, inc.attention_reason) : null,
+      h("div", { class: "description", id: "detail-description" }, inc.description),
+      actions(inc),
+      h("h3", {}, t("console.orders"), h("span", { class: "meta" }, String(inc.orders.length))),
+      inc.orders.length ? h("table", { class: "table", id: "orders" }, inc.orders.map((o) => orderRow(o, workerName)))
+        : h("p", { class: "meta" }, t("console.no_orders")),
+      cands ? [h("h3", {}, t("console.candidates"), h("span", { class: "meta" },
+        t("console.within", { d: fmtDistance(cands.radius_m) }))), candidateTable(inc, cands)] : null,
+      h("h3", {}, t("console.deadlines")), dl ? deadlines(dl.deadlines) : h("p", { class: "meta" }, "—"),
+      h("h3", {}, t("console.timeline")), timeline(inc.events, workerName));
+    root.style.setProperty("--status", statusColor(inc.status));
+  }
+
+  async function refresh() {
+    if (currentId == null) { return; }
+    const id = currentId;
+    const mine = ++seq;
+    try {
+      const inc = await get(`/api/v1/incidents/${id}`);
+      const [dl, cands] = await Promise.all([
+        get(`/api/v1/incidents/${id}/deadlines`).catch(() => null),
+        DISPATCHABLE.has(inc.status) && !TERMINAL.has(inc.status)
+          ? get(`/api/v1/incidents/${id}/candidates`).catch(() => null) : Promise.resolve(null),
+      ]);
+      if (mine !== seq || id !== currentId) { return; }
+      if (!cands) { onCandidates([]); }
+      render(inc, dl, cands);
+      root.hidden = false;
+    } catch (e) {
+      if (mine === seq) { fill(root, h("p", { class: "form-error" }, e.message)); root.hidden = false; }
+    }
+  }
+
+  let timer = null;
+  return {
+    show(id) { currentId = id; fill(root, h("p", { class: "meta" }, t("screen.loading"))); root.hidden = false; refresh(); },
+    // Many events for one incident arrive together (an order accepted moves the incident too): refetch once.
+    refreshSoon() { window.clearTimeout(timer); timer = window.setTimeout(refresh, 250); },
+    hide() { currentId = null; root.hidden = true; onCandidates([]); },
+    get current() { return currentId; },
+  };
+}

@@ -1,0 +1,149 @@
+// The operator console (/console): live queues, the map, a hotline call → incident, dispatch by hand, check and
+// close, the timeline. Live over /ws (resume by last event id; `reset` → refetch), workers polled.
+import { $, h } from "../app/dom.js";
+import { t } from "../app/i18n.js";
+import { get } from "../app/api.js";
+import { openSocket } from "../app/socket.js";
+import { IncidentStore } from "../app/store.js";
+import { loadCategories, setRegionNames } from "../app/catalog.js";
+import { createMap } from "../app/mapview.js";
+import { addIncidentLayer } from "../app/map/incidents.js";
+import { addWorkerLayer } from "../app/map/workers.js";
+import { startTicker } from "../app/countdown.js";
+import { LEGEND_STATUSES, statusColor } from "../app/status.js";
+import { label } from "../app/i18n.js";
+import { createQueues } from "./queue.js";
+import { createForm } from "./create.js";
+import { createDetail } from "./detail.js";
+
+const auth = window.gridcmd.auth;
+const WORKER_POLL_MS = 10000;
+
+function header() {
+  const who = auth.session() || {};
+  $("#user-name").textContent = who.username || "";
+  $("#logout").addEventListener("click", () => { auth.clear(); auth.toLogin(); });
+  const tick = () => {
+    $("#clock").textContent = new Date().toLocaleTimeString(document.documentElement.lang, { hour12: false });
+  };
+  tick();
+  window.setInterval(tick, 1000);
+}
+
+let toastTimer = null;
+function toast(message, isError = false) {
+  const el = $("#toast");
+  el.textContent = message;
+  el.classList.toggle("error", isError);
+  el.hidden = false;
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => { el.hidden = true; }, isError ? 7000 : 3500);
+}
+
+function legend(container) {
+  container.append(h("div", { class: "map-legend" }, LEGEND_STATUSES.map((s) =>
+    h("span", {}, h("i", { style: "background:" + statusColor(s) }), label("status", s)))));
+}
+
+async function boot() {
+  header();
+  startTicker();
+  const store = new IncidentStore();
+  const workers = new Map();
+  const workerName = (id) => (workers.get(id) ? workers.get(id).name : "#" + id);
+
+  async function snapshot() {
+    store.beginSnapshot();
+    const board = await get("/api/v1/screen/board");
+    setRegionNames(board.names);
+    store.finishSnapshot(board.incidents);
+    return board;
+  }
+
+  const liveState = $("#live-state");
+  let detail = null;
+  // The socket opens first; events wait in the store until the snapshot is in (nothing falls in between).
+  store.beginSnapshot();
+  openSocket({
+    onEvent: (event) => {
+      store.apply(event);
+      if (detail && detail.current != null && event.incident_id === detail.current) { detail.refreshSoon(); }
+    },
+    onState: (state) => {
+      if (state === "open" || state === "closed" || state === "unauthorized") {
+        liveState.dataset.state = state;
+        liveState.textContent = t(state === "open" ? "common.live" : "common.reconnecting");
+      }
+      if (state === "reset") { snapshot().catch((e) => toast(e.message, true)); }
+    },
+  });
+
+  const [config, board] = await Promise.all([get("/api/v1/screen/config"), snapshot(), loadCategories()]);
+  if (board.region) { $("#region-name").textContent = board.region.name + " · "; }
+
+  const { map, ready } = createMap($("#map"), config, { padding: 30 });
+  window.gridcmd.map = map;
+  await ready;
+  $("#map-status").hidden = true;
+  legend($(".console-map-wrap"));
+  const workerLayer = addWorkerLayer(map);
+  const incidentLayer = addIncidentLayer(map, { onClick: (id) => select(id) });
+
+  const queues = createQueues(store, { onSelect: (id) => select(id) });
+  detail = createDetail({ workerName, toast, onCandidates: (ids) => workerLayer.highlight(ids),
+    onChanged: () => {} });
+  const form = createForm({
+    map,
+    onOpen: () => { detail.hide(); $("#side-empty").hidden = true; $("#pick-hint").hidden = false;
+      map.getCanvas().parentElement.classList.add("picking"); },
+    onClose: () => { $("#pick-hint").hidden = true; map.getCanvas().parentElement.classList.remove("picking");
+      $("#side-empty").hidden = detail.current != null; },
+    onCreated: (created) => {
+      $("#pick-hint").hidden = true;
+      map.getCanvas().parentElement.classList.remove("picking");
+      toast(t("console.created", { id: created.id, n: created.orders.length }));
+      select(created.id);
+    },
+  });
+
+  function select(id) {
+    if (form.isOpen) { form.close(); }
+    $("#side-empty").hidden = true;
+    queues.select(id);
+    incidentLayer.select(id);
+    detail.show(id);
+    const inc = store.get(id);
+    if (inc && Number.isFinite(inc.lon)) { map.easeTo({ center: [inc.lon, inc.lat], duration: 400 }); }
+  }
+
+  $("#new-call").addEventListener("click", () => form.open());
+  map.on("click", (e) => {
+    if (!form.isOpen) { return; }
+    form.pick(e.lngLat);
+  });
+
+  let drawQueued = false;
+  store.onChange(() => {
+    if (drawQueued) { return; }
+    drawQueued = true;
+    window.requestAnimationFrame(() => { drawQueued = false; incidentLayer.set(store.list()); });
+  });
+  incidentLayer.set(store.list());
+  queues.render();
+
+  async function pollWorkers() {
+    try {
+      const data = await get("/api/v1/workers");
+      workers.clear();
+      for (const w of data.items) { workers.set(w.id, w); }
+      workerLayer.set(data.items);
+    } catch (e) { /* the next poll tries again; the map keeps the last positions */ }
+  }
+  pollWorkers();
+  window.setInterval(pollWorkers, WORKER_POLL_MS);
+  window.gridcmd.console = { store, select, ready: true };
+}
+
+if (auth.require()) {
+  boot().catch((e) => { $("#map-status").textContent = e.message; });
+}

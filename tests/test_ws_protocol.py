@@ -16,10 +16,16 @@ from dispatch import keys
 from tests.conftest import make_test_settings
 from tests.procs import server_env, start_server, stop, wait_ready
 from tests.ws_fixtures import City, emit, new_incident, seed_city
-from tests.ws_helpers import closed_with, events, open_ws, recv, silent, subscribe
+from tests.ws_helpers import close_all, closed_with, events, open_ws, recv, silent, subscribe
 
 PORT = 8400
 MAX_FRAME = 64 * 1024
+
+
+@pytest.fixture(autouse=True)
+async def _close_sockets() -> AsyncIterator[None]:
+    yield
+    await close_all()
 
 
 @pytest.fixture(scope="module")

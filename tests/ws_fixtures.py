@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from command.db import make_sessionmaker
 from command.events import Actor, append_event, commit_and_publish
-from command.models import Category, Department, Event, Incident, Order, User, Worker
+from command.models import Category, Department, Event, Incident, Order, RoutingRule, User, Worker
 from command.security import Principal, issue_token
 from command.settings import Settings
 from geo.models import Region
@@ -63,6 +63,9 @@ async def seed_city(engine: AsyncEngine, settings: Settings) -> City:
             ids[code] = region.id
             city.paths[code] = path
         s.add(Category(code="fire", name_zh="火警", name_en="Fire", group="emergency", default_priority=1))
+        await s.flush()
+        s.add(RoutingRule(category_code="fire", workers_needed=1, department_kinds=["power"], radius_m=3000,
+                          own_grid_first=False))
         s.add_all([Department(code="power-sx", name="供电 SX", kind="power", region_code="SX"),
                    Department(code="water-sy", name="供水 SY", kind="water", region_code="SY")])
         people = [("admin", "admin", None, None), ("op_x", "operator", "SX", None), ("op_y", "operator", "SY", None),
@@ -122,3 +125,12 @@ async def emit(city: City, redis: Redis | None, incident: Incident, *, kind: str
         else:
             await s.commit()
     return event
+
+
+async def emit_many(city: City, redis: Redis, incident: Incident, payloads: list[dict]) -> list[Event]:
+    """One transaction appending an incident.status event per payload, then one publish (a burst)."""
+    async with city.sessionmaker() as s:
+        out = [await append_event(s, kind="incident.status", actor=Actor.system("test"), incident=incident,
+                                  payload=p) for p in payloads]
+        await commit_and_publish(s, redis, maxlen=city.settings.event_stream_maxlen)
+    return out

@@ -11,10 +11,19 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+OPEN: list[ClientConnection] = []
+
+
+async def close_all() -> None:
+    """Close every socket open_ws opened (servers then shut down without waiting for their close handshakes)."""
+    while OPEN:
+        await OPEN.pop().close()
+
 
 async def open_ws(port: int, token: str | None = None, **kwargs: Any) -> ClientConnection:
     """Connect to /ws; with a token, authenticate and consume the hello frame."""
     ws = await connect(f"ws://127.0.0.1:{port}/ws", open_timeout=5, max_size=None, **kwargs)
+    OPEN.append(ws)
     if token is not None:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         hello = await recv(ws)

@@ -26,8 +26,8 @@ from web.ws_client import Client
 
 log = logging.getLogger(__name__)
 
-_BLOCK_MS = 5000
-_COUNT = 500
+_BLOCK_MS = 2000  # below redis-py's default 5 s socket timeout, which would cut a longer block
+_COUNT = 500  # at most; also at most half a socket's queue, so one read can never overflow a client that keeps up
 
 
 class Hub:
@@ -45,6 +45,7 @@ class Hub:
         self.by_department: defaultdict[str, set[Client]] = defaultdict(set)
         self.by_incident: defaultdict[int, set[Client]] = defaultdict(set)
         self._tasks: list[asyncio.Task] = []
+        self._count = max(1, min(_COUNT, settings.ws_queue_size // 2))
 
     async def start(self) -> None:
         self.position_id = await stream.tail_id(self.redis)
@@ -141,7 +142,7 @@ class Hub:
     async def _read_loop(self) -> None:
         while True:
             try:
-                reply = await self.redis.xread({stream.STREAM: self.position_id}, count=_COUNT, block=_BLOCK_MS)
+                reply = await self.redis.xread({stream.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
             except (RedisError, OSError) as exc:
                 log.warning("hub: reading the event stream failed, retrying: %s", exc)
                 await asyncio.sleep(1.0)

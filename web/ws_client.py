@@ -7,7 +7,9 @@ loop, or any other client, waiting for it. A separate task per client (`sender`)
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from web.hub import Hub
 
 _PAGE = 500
+log = logging.getLogger(__name__)
 
 
 class Client:
@@ -33,7 +36,7 @@ class Client:
         self.scope: Scope | None = None
         self.cursor: tuple[int, int] = (0, 0)  # newest entry handled: entries at or before it are never sent
         self.cursor_id = "0-0"
-        self.backlog: list[StreamEntry] | None = None  # not None while catching up from last_event_id
+        self.backlog: deque[StreamEntry] | None = None  # not None while catching up from last_event_id
         self.last_seen = time.monotonic()
         self.close_code: int | None = None
         self.close_reason = ""
@@ -55,6 +58,7 @@ class Client:
     def fail(self, code: int, reason: str) -> None:
         """End this connection with `code` (the endpoint closes the socket)."""
         if self.close_code is None:
+            log.info("closing %s's socket: %s %s", self.principal.username, code, reason)
             self.close_code, self.close_reason = code, reason
             self.done.set()
 
@@ -69,12 +73,17 @@ class Client:
         self._handle(entry)
 
     def _handle(self, entry: StreamEntry) -> None:
+        text = self._take(entry)
+        if text is not None:
+            self.send(text)
+
+    def _take(self, entry: StreamEntry) -> str | None:
+        """Advance past `entry`; the frame to send for it, if any."""
         assert self.scope is not None
         self.cursor, self.cursor_id = entry.key, entry.id
         if entry.is_epoch:
-            self.send(reset_frame(entry.id, "the event stream was re-created (Redis flushed)"))
-        elif self.scope.observe(entry):
-            self.send(entry.frame_text())
+            return reset_frame(entry.id, "the event stream was re-created (Redis flushed)")
+        return entry.frame_text() if self.scope.observe(entry) else None
 
     # -- called by the connection's own tasks -------------------------------------------------------------
 
@@ -86,8 +95,8 @@ class Client:
         """Switch to `scope`. With last_event_id: every entry after it in scope, once each, in order, then live.
 
         Live entries that arrive while the history is read are kept in `backlog` (the hub hands this client
-        every entry meanwhile); the switch to live happens without awaiting, so no entry falls in between, and
-        `cursor` drops whatever the history already covered."""
+        every entry meanwhile) and `cursor` drops whatever the history already covered; the switch to live
+        happens when the backlog is empty, without awaiting, so no entry falls in between."""
         hub.detach(self)
         self.scope = scope
         if last_event_id is None:
@@ -98,29 +107,32 @@ class Client:
         if last_event_id is None:
             hub.attach(self)
             return
-        self.backlog = []
+        self.backlog = deque()
         hub.attach_catching_up(self)
         after = last_event_id
         while True:
             page = await stream.read_after(hub.redis, after, count=_PAGE)
             if page.reset:
-                self.send(reset_frame(page.tail, "events after last_event_id are no longer kept: refetch state"))
+                await self.queue.put(reset_frame(page.tail, "events after last_event_id are gone: refetch state"))
                 after = page.tail
                 break
             for entry in page.entries:
                 after = entry.id
                 if entry.is_epoch:
-                    self.send(reset_frame(entry.id, "the event stream was re-created (Redis flushed)"))
+                    await self.queue.put(reset_frame(entry.id, "the event stream was re-created (Redis flushed)"))
                 elif scope.observe(entry):
                     await self.queue.put(entry.frame_text())  # history goes at the client's pace
             if len(page.entries) < _PAGE:
                 break
         self.cursor, self.cursor_id = stream.parse_id(after), after
-        backlog, self.backlog = self.backlog, None
+        # What arrived meanwhile, at the client's pace too; new arrivals keep joining the backlog until it is
+        # empty, and the switch to live happens right then, with no await in between.
+        while self.backlog:
+            entry = self.backlog.popleft()
+            if entry.key > self.cursor and (text := self._take(entry)) is not None:
+                await self.queue.put(text)
+        self.backlog = None
         hub.attach(self)
-        for entry in backlog:
-            if entry.key > self.cursor:
-                self._handle(entry)
 
 
 def reset_frame(entry_id: str, reason: str) -> str:

@@ -219,3 +219,15 @@ class Event(Base):
 
     # Fetch txid with the INSERT's RETURNING: it is read after commit, when the session can no longer load it.
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
+
+
+class RequestKey(Base):
+    """An Idempotency-Key sent with an action, stored in that action's own transaction: a retry finds it
+    exactly when the first attempt committed (command.request_keys)."""
+
+    __tablename__ = "request_keys"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)  # whose keys: "u<user id>"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request: Mapped[str] = mapped_column(String(300))  # "POST /api/v1/orders/3/accept"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)

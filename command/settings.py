@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(8_000_000, description="Largest accepted photo upload.")
     upload_dir: str = Field("var/uploads", description="Where uploaded photos are stored.")
     basemap_url: str = Field("", description="Optional raster tile URL template for the base map (intranet/天地图).")
+    basemap_crs: str = Field("wgs84", description="Datum of the base map's tiles (wgs84, gcj02, bd09): a pin "
+                             "a resident drops on it is sent in it and converted by the intake.")
     resident_rate_per_min: int = Field(20, description="Resident requests allowed per client address a minute.")
     simulate_alert_rate: float = Field(0.2, description="Demo simulator: alerts per second.")
     simulate_workers_step_s: float = Field(3.0, description="Demo simulator: seconds between worker moves.")

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from command import errors
+from command.request_keys import Replayed
 from geo.errors import GeoInputError
 
 STATUS: dict[type[errors.GridcmdError], int] = {
@@ -42,6 +43,12 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details), status_code=status_for(exc), headers=headers
         )
+
+    @app.exception_handler(Replayed)
+    async def _replayed(_: Request, exc: Replayed) -> JSONResponse:
+        # An Idempotency-Key retry of an action that already took effect (web.idempotency): not an error.
+        return JSONResponse({"replayed": True, "first_at": exc.first_at.isoformat()}, status_code=200,
+                            headers={"Idempotent-Replayed": "true"})
 
     @app.exception_handler(GeoInputError)
     async def _geo(_: Request, exc: GeoInputError) -> JSONResponse:

@@ -21,8 +21,10 @@ from command.scoping import incident_clause
 from command.security import Principal
 from command.summaries import incident_summary, iso, order_summary
 from web.deps import get_session, require_roles
+from web.idempotency import IDEMPOTENT
 
-router = APIRouter(prefix="/api/v1/dept", tags=["department work orders"])
+# Actions take an Idempotency-Key (web.idempotency): a phone retrying on a flaky network applies them once.
+router = APIRouter(prefix="/api/v1/dept", tags=["department work orders"], dependencies=[IDEMPOTENT])
 Liaison = require_roles("liaison", "supervisor")
 
 

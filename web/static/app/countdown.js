@@ -7,6 +7,7 @@ function update(el, now) {
   const left = Date.parse(el.dataset.due) - now;
   const overdue = left <= 0;
   el.classList.toggle("overdue", overdue);
+  el.classList.toggle("soon", !overdue && left < 15 * 60 * 1000);  // under 15 minutes left
   el.textContent = overdue ? t("common.overdue_by", { d: fmtDuration(left) }) : t("common.left", { d: fmtDuration(left) });
 }
 

@@ -1,0 +1,230 @@
+// The worker app: sign in, go on duty (position sharing), orders pushed over the socket with sound and
+// vibration, actions through the outbox (sent once, in order, whatever the network does), patrol findings.
+
+import { t } from "/static/app/i18n.js";
+import { onUnauthorized } from "/static/app/api.js";
+import { loadCategories } from "/static/app/catalog.js";
+import { openSocket } from "/static/app/socket.js";
+import { h, fill } from "/static/app/dom.js";
+import { startTicker } from "/static/app/countdown.js";
+import { createAlarm } from "/static/app/alarm.js";
+import { createOutbox } from "/static/app/outbox.js";
+import { createOrders, OFFERED } from "./orders.js";
+import { createTracker } from "./location.js";
+import { effective, renderIncoming, renderList } from "./views.js";
+import { renderDetail } from "./detail.js";
+import { renderReport } from "./report.js";
+import { showSignin } from "./signin.js";
+
+const auth = window.gridcmd.auth;
+const $ = (id) => document.getElementById(id);
+const DUTY_KEY = "gridcmd.m.duty";
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/m/sw.js", { scope: "/m" }).catch(() => {});
+}
+// The call of a new order: the shared Web Audio alarm (sound starts only after a first tap) plus vibration.
+const alarm = createAlarm({ repeatMs: 2500 });
+let ringingFor = null;
+document.addEventListener("pointerdown", () => { alarm.enable().catch(() => {}); });
+
+function ring(order) {
+  if (ringingFor === order.id) { return; }
+  ringingFor = order.id;
+  alarm.raise((order.incident || {}).priority <= 2);
+  if (navigator.vibrate) { navigator.vibrate([300, 120, 300, 120, 600]); }
+}
+
+function silence() {
+  if (ringingFor === null) { return; }
+  ringingFor = null;
+  alarm.acknowledge();
+  if (navigator.vibrate) { navigator.vibrate(0); }
+}
+
+let toastTimer = null;
+function toast(message) {
+  const el = $("toast");
+  el.textContent = message;
+  el.hidden = false;
+  window.clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+const PATHS = { accept: "accept", decline: "decline", arrive: "arrive", note: "notes", resolve: "resolve" };
+
+async function start(session) {
+  $("main").hidden = false;
+  $("m-title").textContent = t("m.app_name") + " · " + session.username;
+  await loadCategories().catch(() => {});  // offline and never loaded: codes show instead of names
+  let pending = [];
+  let view = { name: "orders", orderId: null, focus: null };
+  let socketState = "connecting";
+  const dismissed = new Set();
+  let ready = false;  // the outbox reports before the rest below exists
+
+  const orders = createOrders({
+    workerId: session.worker_id,
+    onChange: () => draw(),
+    onOffer: () => { if (navigator.vibrate) { navigator.vibrate(200); } },
+    onGone: (order, event) => {
+      if (event.kind !== "order.declined" && event.kind !== "order.done") {
+        toast(t("m.order_withdrawn", { id: order.id }));
+      }
+    },
+  });
+
+  const outbox = await createOutbox({
+    user: session.username,
+    onChange: (list) => { pending = list; if (ready) { drawNet(); draw(); } },
+    onSent: (action) => {
+      if (action.kind === "finding") { toast(t("m.report_sent")); }
+      if (action.kind === "resolve") { toast(t("m.resolved")); }
+      if (action.kind === "arrive") { orders.markArrived(action.orderId); }
+      orders.refresh().catch(() => {});
+    },
+    onRefused: (action, err) => {
+      toast(t("m.refused", { what: t("m.action_" + action.kind), why: err.message }));
+      orders.refresh().catch(() => {});
+    },
+  });
+
+  const socket = openSocket({
+    onEvent: (event) => orders.apply(event),
+    onState: (state) => {
+      if (state === "open" || state === "closed") { socketState = state === "open" ? "online" : "connecting"; }
+      if (state === "subscribed") { orders.refresh().catch(() => {}); outbox.flush(); }
+      if (state === "unauthorized") { onUnauthorizedNow(); }
+      drawNet();
+    },
+  });
+
+  const tracker = createTracker({
+    socket,
+    onFix: (fix) => { $("gps").textContent = t("m.gps_fix", { acc: Math.round(fix.accuracy || 0) }); },
+    onError: (code) => { $("gps").textContent = t(code === "denied" ? "m.gps_denied" : "m.gps_error"); },
+  });
+
+  function drawNet() {
+    const el = $("net");
+    const state = navigator.onLine ? socketState : "offline";
+    el.dataset.state = state;
+    el.textContent = t("m.net_" + state) + (pending.length ? " · " + t("m.waiting_send", { n: pending.length }) : "");
+  }
+  window.addEventListener("online", drawNet);
+  window.addEventListener("offline", drawNet);
+
+  function act(kind, order, body = {}, photos = []) {
+    silence();
+    const base = { orderId: order.id, method: "POST" };
+    if (kind === "resolve" && photos.length) {  // photos first, as a note, then the resolution
+      outbox.add({ ...base, kind: "note", path: `/api/v1/orders/${order.id}/notes`, body: { text: null }, photos });
+      photos = [];
+    }
+    outbox.add({ ...base, kind, path: `/api/v1/orders/${order.id}/${PATHS[kind]}`, body, photos });
+    if (kind === "decline" || kind === "resolve") { view = { name: "orders" }; }
+    if (kind === "accept" && view.name === "orders") { view = { name: "order", orderId: order.id }; }
+    draw();
+  }
+
+  function open(orderId, focus = null) {
+    silence();
+    dismissed.add(orderId);
+    view = { name: "order", orderId, focus };
+    draw();
+    window.scrollTo(0, 0);
+  }
+
+  function setDuty(on) {
+    localStorage.setItem(DUTY_KEY, on ? "1" : "0");
+    const button = $("duty");
+    button.setAttribute("aria-pressed", String(on));
+    button.textContent = t(on ? "m.end_duty" : "m.start_duty");
+    button.classList.toggle("on", on);
+    if (on) { tracker.start(); } else { tracker.stop(); $("gps").textContent = t("m.gps_off"); }
+    draw();
+  }
+  $("duty").onclick = () => {
+    const on = localStorage.getItem(DUTY_KEY) !== "1";
+    outbox.add({ kind: "duty", method: "POST", path: "/api/v1/workers/me/status",
+      body: { status: on ? "available" : "off_duty" } });
+    setDuty(on);
+  };
+
+  const tabs = { orders: "tab-orders", report: "tab-report", me: "tab-me" };
+  for (const [name, id] of Object.entries(tabs)) {
+    $(id).onclick = () => { view = { name }; draw(); };
+  }
+
+  function currentOffer() {
+    return orders.list().find((o) => OFFERED.has(effective(o, pending).status) && !dismissed.has(o.id)) || null;
+  }
+
+  function draw() {
+    const ctx = { pending, act, open, toast, onDuty: localStorage.getItem(DUTY_KEY) === "1",
+      back: () => { view = { name: "orders" }; draw(); }, focus: view.focus };
+    for (const name of ["orders", "order", "report", "me"]) { $("view-" + name).hidden = view.name !== name; }
+    for (const [name, id] of Object.entries(tabs)) {
+      $(id).setAttribute("aria-selected", String(view.name === name || (name === "orders" && view.name === "order")));
+    }
+    if (view.name === "orders") { renderList($("view-orders"), orders.list(), ctx); }
+    if (view.name === "order") {
+      const order = orders.get(view.orderId);
+      const key = [view.orderId, pending.length, order && order.status, order && order.arrived].join(":");
+      if (view.drawn !== key) {  // redraw when something changed, not while the worker types
+        renderDetail($("view-order"), order, ctx);
+        view.drawn = key;
+      }
+    }
+    if (view.name === "report" && !view.drawn) {
+      renderReport($("view-report"), { tracker, toast, submit: (body, photos) => {
+        outbox.add({ kind: "finding", method: "POST", path: "/api/v1/workers/me/findings", body, photos });
+        toast(t("m.report_queued"));
+      } });
+      view.drawn = true;
+    }
+    if (view.name === "me") { drawMe(); }
+    const offer = currentOffer();
+    renderIncoming($("incoming"), offer, { act, open,
+      later: () => { if (offer) { dismissed.add(offer.id); } silence(); draw(); } });
+    if (offer) { ring(offer); } else { silence(); }
+  }
+
+  function drawMe() {
+    fill($("view-me"), h("section", { class: "card stack" },
+      h("h3", null, session.username),
+      h("p", null, t("m.pending_count", { n: pending.length })),
+      h("ul", { class: "pending" }, pending.map((a) => h("li", null, t("m.action_" + a.kind),
+        a.orderId ? " #" + a.orderId : "", a.lastError ? h("small", null, " · " + a.lastError) : null))),
+      h("button", { type: "button", class: "btn btn-block", onclick: () => outbox.retryNow() }, t("m.retry_now")),
+      h("button", { type: "button", class: "btn btn-warn btn-block", onclick: () => {
+        if (pending.length && !window.confirm(t("m.signout_pending"))) { return; }
+        tracker.stop();
+        socket.close();
+        auth.clear();
+        window.location.reload();
+      } }, t("m.signout"))));
+  }
+
+  function onUnauthorizedNow() {
+    tracker.stop();
+    socket.close();
+    auth.clear();
+    showSignin({ onSignedIn: () => window.location.reload() });
+  }
+  onUnauthorized(onUnauthorizedNow);
+
+  ready = true;
+  setDuty(localStorage.getItem(DUTY_KEY) === "1");
+  startTicker();
+  drawNet();
+  orders.refresh().catch(() => {});
+  window.gridcmd.m = { orders, outbox, tracker, socket };  // for tests and debugging
+}
+
+const session = auth.session();
+if (session && session.role === "worker" && session.worker_id) {
+  start(session);
+} else {
+  showSignin({ onSignedIn: (data) => start(data) });
+}

@@ -1,0 +1,95 @@
+// The tracking page (/r/t/<public id>?k=<token>): the status and its steps, refreshed every 30 s, and the rating
+// once the request is resolved. The server shows nothing private; what the resident wrote comes from this device.
+
+import { t, label, fmtTime } from "/static/app/i18n.js";
+import { api, ApiError } from "/static/app/api.js";
+import { h, fill } from "/static/app/dom.js";
+import { categoryName, loadCategories } from "/static/app/catalog.js";
+import { findMine } from "./mine.js";
+
+const root = document.getElementById("track");
+const publicId = root.dataset.publicId;
+const token = new URLSearchParams(window.location.search).get("k") || "";
+const STEPS = [
+  ["r.step_received", ["reported", "located", "needs_attention", "returned", "suspended"]],
+  ["r.step_dispatched", ["dispatched"]],
+  ["r.step_handling", ["in_progress", "reopened"]],
+  ["r.step_resolved", ["resolved", "verified"]],
+  ["r.step_closed", ["callback_done", "closed"]],
+];
+const RATINGS = ["satisfied", "basically_satisfied", "dissatisfied"];
+const path = `/api/v1/track/${encodeURIComponent(publicId)}`;
+
+// The language switch keeps the token (the page is useless without it).
+const langLink = document.getElementById("lang-link");
+langLink.href = "?" + new URLSearchParams({ k: token, lang: new URLSearchParams(langLink.search).get("lang") });
+
+function stepper(status) {
+  const at = STEPS.findIndex(([, states]) => states.includes(status));
+  return h("ol", { class: "r-steps" }, STEPS.map(([key], i) => h("li", {
+    class: i < at ? "done" : i === at ? "now" : "" }, t(key))));
+}
+
+function ratingForm(view) {
+  const comment = h("textarea", { rows: 3, maxlength: 1000, placeholder: t("r.rate_comment"), id: "rate-comment" });
+  const error = h("p", { class: "r-error", role: "alert", hidden: true });
+  const send = async (rating) => {
+    error.hidden = true;
+    try {
+      await api("POST", `${path}/rating`, { auth: false,
+        body: { token, rating, comment: comment.value.trim() || null } });
+      load();
+    } catch (e) {
+      error.textContent = e instanceof ApiError && e.status === 0 ? t("r.offline") : t("r.refused", { why: e.message });
+      error.hidden = false;
+    }
+  };
+  return h("section", { class: "r-card", id: "rate" },
+    h("h2", null, t("r.rate_title")),
+    h("div", { class: "r-rates" }, RATINGS.map((r) => h("button", { type: "button", class: "r-btn r-rate-" + r,
+      "data-rating": r, onclick: () => send(r) }, t("rating." + r)))),
+    comment, error);
+}
+
+function render(view) {
+  const mine = findMine(view.public_id);
+  fill(root,
+    h("section", { class: "r-card" },
+      h("p", { class: "r-cat" }, categoryName(view.category.code) || view.category.name_zh),
+      h("p", { class: "r-status status-" + view.status, id: "status" }, label("status", view.status)),
+      stepper(view.status),
+      h("p", { class: "r-hint" }, t("r.filed_at", { at: fmtTime(view.created_at) }),
+        view.resolved_at ? " · " + t("r.resolved_at", { at: fmtTime(view.resolved_at) }) : "")),
+    mine ? h("section", { class: "r-card" }, h("h2", null, t("r.you_wrote")),
+      h("p", { class: "r-mine-desc", id: "my-description" }, mine.description)) : null,
+    view.can_rate ? ratingForm(view) : null,
+    view.rating ? h("section", { class: "r-card", id: "rated" }, h("h2", null, t("r.rated")),
+      h("p", { class: "r-rated r-rate-" + view.rating }, t("rating." + view.rating))) : null,
+    h("section", { class: "r-card" }, h("h2", null, t("r.history")),
+      h("ol", { class: "r-history" }, view.timeline.slice().reverse().map((s) => h("li", null,
+        h("time", null, fmtTime(s.at)), " ", label("status", s.status)))))));
+}
+
+let timer = null;
+async function load() {
+  window.clearTimeout(timer);
+  try {
+    render(await api("GET", `${path}?token=${encodeURIComponent(token)}`, { auth: false }));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      fill(root, h("section", { class: "r-card" }, h("p", null, t("r.not_found"))));
+      return;
+    }
+    if (!root.querySelector(".r-card")) { fill(root, h("p", { class: "r-error" }, t("r.offline"))); }
+  }
+  scheduleNext();
+}
+
+// Keep it current, but not while the resident is typing a comment (a redraw would lose it).
+function scheduleNext() {
+  timer = window.setTimeout(() => {
+    if (document.activeElement && document.activeElement.id === "rate-comment") { scheduleNext(); } else { load(); }
+  }, 30000);
+}
+
+loadCategories().catch(() => {}).finally(load);

@@ -94,3 +94,22 @@ async def test_control_a_request_scoped_dependency_commits_too_late(observed) ->
     r = await client.post("/test-only/events-request-scope")
     assert r.status_code == 201
     assert observer.seen == [(201, 0, 0)]
+
+
+async def test_redis_down_at_publish_still_answers_201_and_the_relay_publishes_later(observed, redis: Redis,
+                                                                                     settings) -> None:
+    client, observer = observed
+    app = client._transport.app.app  # type: ignore[attr-defined]  (Observer → the FastAPI app)
+    good = app.state.redis
+    app.state.redis = Redis.from_url("redis://127.0.0.1:1/0", decode_responses=True)  # nothing listens there
+    try:
+        r = await client.post("/test-only/events")
+    finally:
+        await app.state.redis.aclose()
+        app.state.redis = good
+    assert r.status_code == 201 and observer.seen == [(201, 1, 0)]  # committed; the publish failed quietly
+    from command.relay import relay_pass
+
+    result = await relay_pass(app.state.sessionmaker, redis, settings)
+    assert result.published == 1
+    assert [stream.decode(i, f).pg_id for i, f in await redis.xrange(stream.STREAM)][1:] == [r.json()["id"]]

@@ -131,3 +131,21 @@ async def test_read_after_reports_trimmed_and_unknown_positions(city: City, redi
 def test_malformed_ids_are_invalid_input(bad: str) -> None:
     with pytest.raises(InvalidInput):
         stream.parse_id(bad)
+
+
+async def test_a_failed_commit_publishes_nothing_and_forgets_its_events(city: City, redis: Redis) -> None:
+    from sqlalchemy import text
+
+    from command.events import commit_and_publish, take_pending
+
+    incident = await new_incident(city, redis, "SX")
+    before = await redis.xlen(stream.STREAM)
+    async with city.sessionmaker() as s:
+        await s.execute(text("CREATE TEMP TABLE must_point (id int PRIMARY KEY, "
+                             "ref int REFERENCES must_point(id) DEFERRABLE INITIALLY DEFERRED)"))
+        await append_event(s, kind="incident.status", actor=Actor.system("t"), incident=incident)
+        await s.execute(text("INSERT INTO must_point VALUES (1, 99)"))  # fails only at COMMIT
+        with pytest.raises(Exception, match="foreign key"):
+            await commit_and_publish(s, redis)
+        assert take_pending(s) == []
+    assert await redis.xlen(stream.STREAM) == before

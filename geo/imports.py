@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from geo.errors import GeoInputError
-from geo.validate import Problems, RegionFeature, check_existing_children, check_tree, parse_collection
+from geo.validate import RegionFeature, check_existing_children, check_tree, parse_collection
 
 BATCH = 2000
 _MAX_TREE_DEPTH = 8  # levels are 5 deep; the loop that re-paths descendants stops well before this
@@ -149,4 +149,3 @@ async def import_regions(session: AsyncSession, *, collection: dict, progress: b
     return report
 
 
-__all__ = ["GeoInputError", "ImportReport", "Problems", "import_regions", "load_collection", "validate_against_db"]

@@ -65,3 +65,10 @@ FROM regions
 async def fingerprint(session: AsyncSession) -> tuple[int, str]:
     count, digest = (await session.execute(FINGERPRINT)).one()
     return count, digest
+
+
+async def without_regions(session: AsyncSession) -> AsyncSession:
+    """Empty the regions table inside the test's rolled-back transaction, so regions that other tests committed
+    (e.g. a demo city) cannot change what these tests see; the rollback brings them back."""
+    await session.execute(text("TRUNCATE regions CASCADE"))
+    return session

@@ -15,7 +15,13 @@ from sqlalchemy import text
 from geo.errors import GeoInputError
 from geo.imports import import_regions
 from geo.shapes import MAX_AREA_CHANGE, geodesic_area
-from tests.geo_samples import box, edited, feature, fingerprint, sample, twisted_square
+from tests.geo_samples import box, edited, feature, fingerprint, sample, twisted_square, without_regions
+
+
+@pytest.fixture
+async def session(session):
+    """The shared rolled-back session, starting from an empty regions table."""
+    return await without_regions(session)
 
 
 async def rows(session) -> dict[str, dict]:

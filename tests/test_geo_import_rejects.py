@@ -8,7 +8,13 @@ import pytest
 
 from geo.errors import GeoInputError
 from geo.imports import import_regions, load_collection
-from tests.geo_samples import box, edited, feature, fingerprint, sample, twisted_square
+from tests.geo_samples import box, edited, feature, fingerprint, sample, twisted_square, without_regions
+
+
+@pytest.fixture
+async def session(session):
+    """The shared rolled-back session, starting from an empty regions table."""
+    return await without_regions(session)
 
 S = sample
 

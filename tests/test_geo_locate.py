@@ -9,7 +9,13 @@ import pytest
 from geo.errors import GeoInputError
 from geo.imports import import_regions
 from geo.locate import locate
-from tests.geo_samples import LAT0, LON0, STEP, sample
+from tests.geo_samples import LAT0, LON0, STEP, sample, without_regions
+
+
+@pytest.fixture
+async def session(session):
+    """The shared rolled-back session, starting from an empty regions table."""
+    return await without_regions(session)
 
 
 def at(x: float, y: float) -> tuple[float, float]:

@@ -17,10 +17,17 @@ from command.demo.city import generate_city
 from geo.imports import import_regions
 from geo.locate import locate
 from tests.geo_reference import RefRegion, ShapelyLocator
+from tests.geo_samples import without_regions
 
 SEED = 7
 TOLERANCE_M = 200.0
 COUNTS = {"random": 5000, "vertex": 1500, "edge": 1500, "enclave": 500, "near": 1000, "far": 500}
+
+
+@pytest.fixture
+async def session(session):
+    """The shared rolled-back session, starting from an empty regions table."""
+    return await without_regions(session)
 
 
 @pytest.fixture

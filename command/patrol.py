@@ -14,6 +14,7 @@ from command.errors import Conflict, Forbidden, InvalidInput, NotFound
 from command.loop_models import PatrolTask, PatrolVisit
 from command.models import Worker
 from command.moves import utcnow
+from command.scoping import array_contains
 from geo.models import Region
 
 PATROL_LEVELS = ("grid", "microgrid", "community")
@@ -42,7 +43,8 @@ async def create_task(
 
 async def grid_workers(session: AsyncSession, grid_code: str) -> list[int]:
     return list(await session.scalars(
-        select(Worker.id).where(Worker.grid_codes.contains([grid_code]), Worker.on_duty.is_(True)).order_by(Worker.id)
+        select(Worker.id).where(array_contains(Worker.grid_codes, grid_code), Worker.on_duty.is_(True))
+        .order_by(Worker.id)
     ))
 
 
@@ -72,7 +74,8 @@ async def plan_visits(session: AsyncSession, *, start: date, end: date) -> int:
 async def visits_for_worker(session: AsyncSession, *, worker_id: int, start: date, end: date) -> list[PatrolVisit]:
     return list(await session.scalars(
         select(PatrolVisit)
-        .where(PatrolVisit.worker_ids.contains([worker_id]), PatrolVisit.due_date >= start, PatrolVisit.due_date < end)
+        .where(array_contains(PatrolVisit.worker_ids, worker_id), PatrolVisit.due_date >= start,
+               PatrolVisit.due_date < end)
         .order_by(PatrolVisit.due_date, PatrolVisit.id)
     ))
 

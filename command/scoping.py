@@ -6,12 +6,20 @@ incidents whose region chain contains their region. A liaison acts only on their
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, String, cast
+from sqlalchemy.dialects.postgresql import ARRAY, array
 
 from command.errors import Forbidden
 from command.models import Incident, Order
 from command.security import Principal
+
+
+def array_contains(column: Any, value: str | int) -> ColumnElement[bool]:
+    """`column @> ARRAY[value]` (uses the GIN index; the models use the generic ARRAY type, which lacks it)."""
+    element = cast(array([value]), ARRAY(String)) if isinstance(value, str) else array([value])
+    return column.op("@>")(element)
 
 
 def unrestricted(principal: Principal) -> bool:
@@ -22,7 +30,7 @@ def incident_clause(principal: Principal) -> ColumnElement[bool] | None:
     """A WHERE clause limiting incidents to the caller's region (None: no limit)."""
     if unrestricted(principal):
         return None
-    return Incident.region_path.contains([principal.region_code])
+    return array_contains(Incident.region_path, principal.region_code)
 
 
 def region_in_scope(principal: Principal, region_path: Sequence[str]) -> bool:

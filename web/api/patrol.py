@@ -16,7 +16,7 @@ from command import patrol
 from command.errors import Forbidden, InvalidInput
 from command.loop_models import PatrolTask
 from command.patrol_findings import report_finding
-from command.scoping import unrestricted
+from command.scoping import array_contains, unrestricted
 from command.security import Principal
 from command.settings import Settings
 from command.summaries import incident_summary, iso
@@ -86,7 +86,7 @@ async def list_tasks(principal: Principal = Depends(Operator), session: AsyncSes
     query = select(PatrolTask).order_by(PatrolTask.id)
     if not unrestricted(principal):
         query = query.join(Region, Region.code == PatrolTask.grid_code).where(
-            Region.path.contains([principal.region_code]))
+            array_contains(Region.path, principal.region_code))
     return {"tasks": [_task_out(t) for t in await session.scalars(query)]}
 
 

@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7, help="the seed the demo city was loaded with")
 
     sub.add_parser("rebuild-live", help="rebuild Redis live state from PostgreSQL")
+    sub.add_parser("dispatcher", help="run the ack timers and the sweeper (when web processes do not)")
     return parser
 
 

@@ -44,3 +44,9 @@ class TooLarge(GridcmdError):
 
 class RateLimited(GridcmdError):
     code = "rate_limited"
+
+
+class Unavailable(GridcmdError):
+    """A dependency is momentarily unable to serve (e.g. the live dispatch state is being rebuilt): retry."""
+
+    code = "unavailable"

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from command.db import make_engine, make_sessionmaker
 from command.settings import Settings
+from web.dispatch_tasks import install as install_dispatch
 from web.errors import register_error_handlers
 from web.hub import install as install_realtime
 from web.middleware import BodySizeLimit
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Background services (event fan-out, sweeper…) register async hooks here: fn(app) -> None.
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    install_dispatch(app)
     install_realtime(app)
     register_error_handlers(app)
     for router in ROUTERS:

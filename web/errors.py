@@ -19,6 +19,7 @@ STATUS: dict[type[errors.GridcmdError], int] = {
     errors.Forbidden: 403,
     errors.TooLarge: 413,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web import field_pages, pages
-from web.api import auth, screen_board
+from web.api import alerts, auth, incidents, orders, screen_board, workers
 from web.api import events as events_api
 from web.api import field as field_api
 from web.api import locate as locate_api
@@ -12,7 +12,8 @@ from web.api import screen as screen_api
 from web.api import tiles as tiles_api
 from web.api import ws as ws_api
 
-ROUTERS = [auth.router, locate_api.router, tiles_api.router, screen_api.router, pages.router,
+ROUTERS = [auth.router, alerts.router, incidents.router, orders.router, workers.router,
+           locate_api.router, tiles_api.router, screen_api.router, pages.router,
            events_api.router, ws_api.router,
            # screens (issue 5)
            screen_board.router, field_pages.router, public_api.router, field_api.router]

@@ -1,0 +1,197 @@
+"""One way in for every channel: validate → WGS-84 → locate → store (idempotently) → dispatch.
+
+Counter, app, hotline, patrol, terminal and sensor reports, and every adapter (Open311, CAP, the resident
+page), call `submit_alert`. Everything runs in the caller's transaction: the sender gets its answer only after
+the commit, so an acknowledged alert is in PostgreSQL.
+
+Idempotency: `external_id` is unique per channel, the Idempotency-Key per caller. The insert is
+INSERT … ON CONFLICT DO NOTHING, so two concurrent retries cannot both create an incident: the loser waits for
+the winner's transaction and then finds its row (returned as a replay, not a second incident)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from geoalchemy2 import WKTElement
+from redis.asyncio import Redis
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command.assignment import OUTSIDE, dispatch_incident, raise_attention, reason
+from command.errors import Conflict, InvalidInput
+from command.events import Actor
+from command.lifecycle import IncidentStatus
+from command.loop_intake import after_located
+from command.models import Category, Incident, Order
+from command.moves import move_incident, record, utcnow
+from command.settings import Settings
+from command.summaries import incident_payload
+from geo.coords import Crs, to_wgs84
+from geo.locate import Located, locate
+from geo.models import Region
+
+CHANNELS = ("counter", "app", "hotline", "patrol", "terminal", "sensor")
+MAX_DESCRIPTION = 2000
+MAX_NAME = 100
+MAX_KEY = 128
+PHONE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
+KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+
+
+@dataclass(frozen=True, slots=True)
+class AlertIn:
+    category: str
+    description: str
+    lon: float
+    lat: float
+    channel: str
+    crs: str = Crs.wgs84.value
+    priority: int | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(slots=True)
+class Submitted:
+    incident: Incident
+    created: bool  # False: a retry, answered with the incident the first attempt created
+    region_chain: list[dict[str, str]] = field(default_factory=list)  # top-down
+    orders: list[Order] = field(default_factory=list)
+
+
+def _bad(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(message, details=[{"field": field_name, "reason": message}])
+
+
+def check_alert(alert: AlertIn, idempotency_key: str | None) -> None:
+    """Everything that can be checked without the database."""
+    if alert.channel not in CHANNELS:
+        raise _bad("channel", f"unknown channel {alert.channel!r}; expected one of {', '.join(CHANNELS)}")
+    if alert.crs not in {c.value for c in Crs}:
+        raise _bad("crs", f"unknown crs {alert.crs!r}; expected one of {', '.join(c.value for c in Crs)}")
+    lon, lat = alert.lon, alert.lat
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise _bad("lon/lat", f"coordinates out of range: lon {lon}, lat {lat} (lon within ±180, lat within ±90)")
+    description = (alert.description or "").strip()
+    if not description:
+        raise _bad("description", "description is empty")
+    if len(description) > MAX_DESCRIPTION:
+        raise _bad("description", f"description longer than {MAX_DESCRIPTION} characters")
+    if alert.priority is not None and not 1 <= alert.priority <= 4:
+        raise _bad("priority", "priority must be 1 (most urgent) to 4")
+    if alert.reporter_name is not None and not 0 < len(alert.reporter_name.strip()) <= MAX_NAME:
+        raise _bad("reporter.name", f"reporter name must be 1-{MAX_NAME} characters")
+    if alert.reporter_phone is not None and not PHONE.match(alert.reporter_phone):
+        raise _bad("reporter.phone", "reporter phone must be digits (optionally +, spaces, dashes), 3-32 long")
+    if alert.external_id is not None and not 0 < len(alert.external_id) <= MAX_KEY:
+        raise _bad("external_id", f"external_id must be 1-{MAX_KEY} characters")
+    if idempotency_key is not None and not KEY.match(idempotency_key):
+        raise _bad("Idempotency-Key", f"Idempotency-Key must be 1-{MAX_KEY} printable ASCII characters")
+
+
+async def region_chain(session: AsyncSession, path: list[str]) -> list[dict[str, str]]:
+    """The regions of a path, top-down, as {code, name, level}."""
+    if not path:
+        return []
+    rows = {r.code: r for r in await session.scalars(select(Region).where(Region.code.in_(path)))}
+    return [{"code": c, "name": rows[c].name, "level": rows[c].level} for c in path if c in rows]
+
+
+def _chain(located: Located) -> list[dict[str, str]]:
+    return [r.as_dict() for r in reversed(located.chain)]
+
+
+async def _replay(session: AsyncSession, alert: AlertIn, key: str | None) -> Submitted:
+    conds = []
+    if alert.external_id is not None:
+        conds.append(and_(Incident.channel == alert.channel, Incident.external_id == alert.external_id))
+    if key is not None:
+        conds.append(Incident.idempotency_key == key)
+    existing = await session.scalar(select(Incident).where(or_(*conds)).limit(1))
+    if existing is None:  # the conflict was on something else (cannot happen but for a uuid collision)
+        raise Conflict("the alert conflicts with an existing incident")
+    if (existing.category_code, existing.description, existing.channel) != (
+            alert.category, alert.description.strip(), alert.channel):
+        raise Conflict(f"this external_id / Idempotency-Key was already used for a different alert "
+                       f"(incident {existing.public_id})", details={"incident_id": existing.id})
+    orders = list(await session.scalars(select(Order).where(Order.incident_id == existing.id).order_by(Order.id)))
+    return Submitted(incident=existing, created=False, orders=orders,
+                     region_chain=await region_chain(session, list(existing.region_path or [])))
+
+
+async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, actor: Actor, settings: Settings,
+                       idempotency_key: str | None = None, key_scope: str = "") -> Submitted:
+    """Store, locate and dispatch one report. A retry (same external_id per channel, or the same
+    Idempotency-Key within `key_scope`, e.g. the caller) returns the first incident with created=False."""
+    check_alert(alert, idempotency_key)
+    category = await session.get(Category, alert.category)
+    if category is None or not category.active:
+        raise _bad("category", f"unknown or inactive category {alert.category!r}")
+    key = f"{key_scope}:{idempotency_key}" if idempotency_key is not None else None
+    if (alert.external_id is not None or key is not None) and (replay := await _find_first(session, alert, key)):
+        return replay
+    lon, lat = to_wgs84(alert.lon, alert.lat, alert.crs)
+    located = await locate(session, lon=lon, lat=lat, tolerance_m=settings.locate_tolerance_m)
+    now = utcnow()
+    incident = await session.scalar(
+        pg_insert(Incident).values(
+            category_code=category.code, description=alert.description.strip(),
+            priority=alert.priority or category.default_priority, item_type=category.item_type,
+            status=IncidentStatus.reported.value, channel=alert.channel, lon=lon, lat=lat,
+            geom=WKTElement(f"POINT({lon!r} {lat!r})", srid=4326),
+            region_code=located.region.code if located.region else None, region_path=located.path,
+            reporter_name=alert.reporter_name.strip() if alert.reporter_name else None,
+            reporter_phone=alert.reporter_phone, external_id=alert.external_id, idempotency_key=key,
+            created_by=actor.user_id, created_at=now, updated_at=now,
+        ).on_conflict_do_nothing().returning(Incident)
+    )
+    if incident is None:
+        return await _replay(session, alert, key)
+    await record(session, incident=incident, actor=actor, kind="incident.created",
+                 payload={**incident_payload(incident), "crs": alert.crs})
+    outcome_orders = await locate_and_dispatch(session, redis, incident=incident, located=located,
+                                               settings=settings, actor=actor)
+    return Submitted(incident=incident, created=True, region_chain=_chain(located), orders=outcome_orders)
+
+
+async def _find_first(session: AsyncSession, alert: AlertIn, key: str | None) -> Submitted | None:
+    """A committed earlier attempt, found cheaply before locating (the insert's ON CONFLICT covers races)."""
+    conds = []
+    if alert.external_id is not None:
+        conds.append(and_(Incident.channel == alert.channel, Incident.external_id == alert.external_id))
+    if key is not None:
+        conds.append(Incident.idempotency_key == key)
+    if await session.scalar(select(Incident.id).where(or_(*conds)).limit(1)) is None:
+        return None
+    return await _replay(session, alert, key)
+
+
+async def locate_and_dispatch(session: AsyncSession, redis: Redis, *, incident: Incident, settings: Settings,
+                              actor: Actor, located: Located | None = None) -> list[Order]:
+    """reported → located (or needs_attention outside every region) → dispatched / needs_attention.
+
+    `located` may be given when the caller already located the point. Returns the orders created; none when
+    the dispatch was deferred (live state missing, Redis down: the incident stays `located`)."""
+    if incident.status == IncidentStatus.reported:
+        if located is None:
+            located = await locate(session, lon=incident.lon, lat=incident.lat,
+                                   tolerance_m=settings.locate_tolerance_m)
+            incident.region_code = located.region.code if located.region else None
+            incident.region_path = located.path
+        if located.region is None:
+            await raise_attention(session, incident=incident, actor=actor, why=reason(
+                OUTSIDE, f"({incident.lon:.6f}, {incident.lat:.6f}) is outside every region"))
+            return []
+        await move_incident(session, incident=incident, to=IncidentStatus.located, actor=actor,
+                            kind="incident.located")
+        # Closed loop (issue 4): a duplicate is linked, or merged (sensor) and not dispatched; deadlines set.
+        if await after_located(session, incident=incident, settings=settings, actor=actor):
+            return []
+    if incident.status != IncidentStatus.located:
+        return []
+    outcome = await dispatch_incident(session, redis, incident=incident, settings=settings, actor=actor)
+    return outcome.orders

@@ -1,0 +1,91 @@
+"""Redis live state from PostgreSQL: rebuild it, reconcile loads, and the lock that makes both exact.
+
+Every transaction that changes a worker's load in Redis (claim, release) first takes a SHARED advisory lock
+(`hold_live_lock`) and makes the Redis change before it commits. A rebuild or reconcile takes the same lock
+EXCLUSIVELY: it waits until every such transaction has finished (committed or rolled back) and holds new ones
+off while it reads PostgreSQL and rewrites Redis. So the counts it reads are exactly the loads Redis must hold,
+whatever crashed or was flushed before. Shared locks do not conflict with each other, so dispatching pays one
+cheap statement per transaction; a reconcile pauses dispatching for the few milliseconds it takes."""
+
+from __future__ import annotations
+
+import logging
+
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command.lifecycle import ORDER_HOLDING, ORDER_OFFERED
+from command.txhooks import TX_PREFIX
+from dispatch import presence
+
+log = logging.getLogger(__name__)
+
+LIVE_LOCK = 0x6772_6964  # "grid": the advisory lock key of the live state
+_HELD = TX_PREFIX + "live_lock"
+
+_HOLDING = [s.value for s in ORDER_HOLDING]
+_OFFERED = [s.value for s in ORDER_OFFERED]
+
+
+async def hold_live_lock(session: AsyncSession) -> None:
+    """Take the shared live lock for this transaction (once; released at commit/rollback).
+
+    Take it before any row lock, so that a waiting rebuild never sits in a lock cycle."""
+    if session.info.get(_HELD):
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": LIVE_LOCK})
+    session.info[_HELD] = True
+
+
+async def _lock_exclusive(session: AsyncSession, timeout_s: float) -> None:
+    await session.execute(text(f"SET LOCAL lock_timeout = '{int(timeout_s * 1000)}ms'"))
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LIVE_LOCK})
+
+
+async def holding_counts(session: AsyncSession) -> dict[int, int]:
+    """Orders each worker holds, by PostgreSQL (the truth the Redis loads must equal)."""
+    rows = await session.execute(text(
+        "SELECT worker_id, count(*) FROM orders WHERE assignee_kind = 'worker' AND status = ANY(:s) "
+        "GROUP BY worker_id"), {"s": _HOLDING})
+    return {int(w): int(n) for w, n in rows}
+
+
+async def rebuild_live(session: AsyncSession, redis: Redis, *, only_if_missing: bool, lock_timeout_s: float) -> bool:
+    """Rebuild duty, max loads, loads and ack timers from PostgreSQL and mark the live state present.
+
+    With only_if_missing, does nothing if another process rebuilt it first. Returns whether it rebuilt.
+    The caller commits (which releases the lock)."""
+    await _lock_exclusive(session, lock_timeout_s)
+    if only_if_missing and await presence.is_live(redis):
+        return False
+    seeds = [
+        presence.WorkerSeed(worker_id=wid, max_load=max_load, on_duty=on_duty,
+                            home=(x, y) if x is not None else None)
+        for wid, max_load, on_duty, x, y in await session.execute(text(
+            "SELECT id, max_load, on_duty, ST_X(home), ST_Y(home) FROM workers"))
+    ]
+    timers = {
+        int(oid): int(due_ms)
+        for oid, due_ms in await session.execute(text(
+            "SELECT id, (extract(epoch FROM ack_due_at) * 1000)::bigint FROM orders "
+            "WHERE assignee_kind = 'worker' AND status = ANY(:s) AND ack_due_at IS NOT NULL"), {"s": _OFFERED})
+    }
+    counts = await holding_counts(session)
+    await presence.rebuild(redis, workers=seeds, loads=counts, ack_due_ms=timers)
+    log.warning("live state rebuilt: %d workers, %d loaded, %d ack timers", len(seeds), len(counts), len(timers))
+    return True
+
+
+async def reconcile_loads(session: AsyncSession, redis: Redis, *, lock_timeout_s: float) -> dict[int, tuple[int, int]]:
+    """Make every Redis load equal PostgreSQL's count and clear pending tokens. Returns the corrections
+    {worker: (redis before, truth)}. The caller commits (which releases the lock)."""
+    await _lock_exclusive(session, lock_timeout_s)
+    counts = await holding_counts(session)
+    before = await presence.loads(redis)
+    await presence.set_loads(redis, loads=counts)
+    fixed = {w: (before.get(w, 0), counts.get(w, 0))
+             for w in set(before) | set(counts) if before.get(w, 0) != counts.get(w, 0)}
+    if fixed:
+        log.warning("reconciled %d worker loads from PostgreSQL: %s", len(fixed), fixed)
+    return fixed

@@ -1,0 +1,144 @@
+"""Who goes: the nearest eligible workers, claimed atomically (one Lua script, one round trip), and the
+matching release/undo/confirm of those load changes.
+
+Every load change is made inside the caller's PostgreSQL transaction and carries a token that sits in the
+pending set until the caller knows the transaction's fate: `confirm` (committed) or `undo` (rolled back). A
+token that outlives its expiry means a process died in between; the caller's reconcile then resets loads
+from PostgreSQL. This module knows nothing of PostgreSQL: it takes the Redis client and plain values."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from dispatch import keys
+from dispatch.presence import WorkerLive, live_state
+from dispatch.scripts import script
+
+# Redis GEO stores only latitudes within ±85.05112878 (Web Mercator); nobody can be searched beyond.
+MAX_GEO_LAT = 85.05112878
+
+
+class LiveStateMissing(Exception):
+    """The live state is being rebuilt (or Redis was flushed): nothing can be claimed right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    worker_id: int
+    distance_m: float | None
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    token: str | None
+    claims: list[Claim] = field(default_factory=list)
+
+    @property
+    def worker_ids(self) -> list[int]:
+        return [c.worker_id for c in self.claims]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    worker_id: int
+    distance_m: float
+    live: WorkerLive
+
+    @property
+    def eligible(self) -> bool:
+        return self.live.availability.value in ("available", "assigned")
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+async def assign_nearest(
+    redis: Redis,
+    *,
+    lon: float,
+    lat: float,
+    radius_m: float,
+    need: int,
+    presence_ttl_s: float,
+    pending_ttl_s: float,
+    exclude: Iterable[int] = (),
+    preferred: Iterable[int] = (),
+) -> ClaimResult:
+    """Claim up to `need` eligible workers within `radius_m`, preferred ones (own grid) first, nearest first.
+
+    Raises LiveStateMissing when the live state is not there; claims nothing then."""
+    if need <= 0 or abs(lat) > MAX_GEO_LAT:
+        return ClaimResult(token=None)
+    excluded = [str(w) for w in exclude]
+    token = new_token()
+    reply = await script(redis, "assign")(
+        keys=[keys.LIVE_MARKER, keys.POSITIONS, keys.SEEN, keys.DUTY, keys.LOAD, keys.MAX_LOAD, keys.PENDING],
+        args=[lon, lat, radius_m, need, presence_ttl_s, token, int(pending_ttl_s * 1000), len(excluded),
+              *excluded, *(str(w) for w in preferred)],
+    )
+    if reply[0] == "nolive":
+        raise LiveStateMissing("live dispatch state is missing (rebuild pending)")
+    claims = [Claim(int(reply[i]), float(reply[i + 1])) for i in range(1, len(reply), 2)]
+    return ClaimResult(token=token if claims else None, claims=claims)
+
+
+async def claim_workers(
+    redis: Redis, *, worker_ids: Sequence[int], presence_ttl_s: float, pending_ttl_s: float
+) -> tuple[ClaimResult, dict[int, str]]:
+    """Claim the given workers under the same rules; returns what was claimed and each worker's status
+    (claimed | unknown | off_duty | busy | away | full)."""
+    token = new_token()
+    reply = await script(redis, "claim")(
+        keys=[keys.LIVE_MARKER, keys.SEEN, keys.DUTY, keys.LOAD, keys.MAX_LOAD, keys.PENDING],
+        args=[presence_ttl_s, token, int(pending_ttl_s * 1000), *(str(w) for w in worker_ids)],
+    )
+    if reply[0] == "nolive":
+        raise LiveStateMissing("live dispatch state is missing (rebuild pending)")
+    statuses = dict(zip(worker_ids, reply[1:], strict=True))
+    claims = [Claim(w, None) for w, s in statuses.items() if s == "claimed"]
+    return ClaimResult(token=token if claims else None, claims=claims), statuses
+
+
+async def release_workers(redis: Redis, *, worker_ids: Sequence[int], pending_ttl_s: float) -> str | None:
+    """Take one order's load off each worker. Returns the token (None if the live state is missing, in which
+    case nothing changed and the coming rebuild counts from PostgreSQL)."""
+    if not worker_ids:
+        return None
+    token = new_token()
+    reply = await script(redis, "release")(
+        keys=[keys.LIVE_MARKER, keys.LOAD, keys.PENDING],
+        args=[token, int(pending_ttl_s * 1000), *(str(w) for w in worker_ids)],
+    )
+    return None if reply[0] == "nolive" else token
+
+
+async def undo(redis: Redis, *, token: str, delta: int, worker_ids: Sequence[int]) -> bool:
+    """Reverse a claim (delta -1) or a release (delta +1) whose transaction rolled back, at most once."""
+    reply = await script(redis, "undo")(
+        keys=[keys.LOAD, keys.PENDING], args=[token, delta, *(str(w) for w in worker_ids)]
+    )
+    return bool(reply)
+
+
+async def confirm(redis: Redis, tokens: Sequence[str]) -> None:
+    """The transactions behind these tokens committed: their load changes stand."""
+    if tokens:
+        await redis.zrem(keys.PENDING, *tokens)
+
+
+async def candidates(
+    redis: Redis, *, lon: float, lat: float, radius_m: float, limit: int, presence_ttl_s: float
+) -> list[Candidate]:
+    """The nearest workers within the radius with their live state (read only: for an operator's choice)."""
+    hits = await redis.geosearch(
+        keys.POSITIONS, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", count=limit,
+        withdist=True,
+    )
+    ids = [int(member) for member, _ in hits]
+    live = await live_state(redis, worker_ids=ids, presence_ttl_s=presence_ttl_s)
+    return [Candidate(int(member), float(dist), live[int(member)]) for member, dist in hits]

@@ -1,0 +1,187 @@
+"""Workers' live state in Redis: positions (GEO), presence (newest report time), duty, load and max load.
+
+Nothing here is the truth: PostgreSQL is. `rebuild` restores everything but positions from it (positions come
+back with the workers' next reports; a last known position may be seeded), and `set_loads` makes the loads
+equal to the orders PostgreSQL says each worker holds."""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from dispatch import keys
+from dispatch.scripts import script
+
+
+class Duty(enum.StrEnum):
+    """What the worker (or an operator) says: taking work, on duty but not taking work, or off duty."""
+
+    available = "available"
+    busy = "busy"
+    off_duty = "off_duty"
+
+
+class Availability(enum.StrEnum):
+    """What a screen shows: duty combined with load and presence."""
+
+    available = "available"
+    assigned = "assigned"
+    busy = "busy"
+    off_duty = "off_duty"
+    away = "away"  # on duty but no position report within the presence ttl
+
+
+@dataclass(frozen=True, slots=True)
+class PositionResult:
+    stored: bool       # False: a newer position was already stored
+    registered: bool   # False: the worker has no live state yet; register it from PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerLive:
+    worker_id: int
+    lon: float | None
+    lat: float | None
+    seen_at: float | None
+    duty: str | None
+    load: int
+    max_load: int | None
+    present: bool
+
+    @property
+    def availability(self) -> Availability:
+        if self.duty == Duty.off_duty or self.duty is None:
+            return Availability.off_duty
+        if self.duty == Duty.busy or (self.max_load is not None and self.load >= self.max_load):
+            return Availability.busy
+        if not self.present:
+            return Availability.away
+        return Availability.assigned if self.load > 0 else Availability.available
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSeed:
+    """What a rebuild needs to know of one worker (from PostgreSQL)."""
+
+    worker_id: int
+    max_load: int
+    on_duty: bool
+    home: tuple[float, float] | None = None
+
+
+async def report_positions(
+    redis: Redis, *, worker_id: int, positions: Sequence[tuple[float, float, float | None]]
+) -> PositionResult:
+    """Store the newest of a worker's position reports (WGS-84 lon, lat, unix time or None for now).
+
+    Coordinates must already be validated and converted. Presence counts from the report's own time, so a
+    batch that arrives late does not make a worker look present when they were not."""
+    if not positions:
+        raise ValueError("no positions")
+    now = time.time()
+    lon, lat, ts = max(((lo, la, now if t is None else min(t, now)) for lo, la, t in positions),
+                       key=lambda p: p[2])
+    stored, registered = await script(redis, "report")(
+        keys=[keys.POSITIONS, keys.SEEN, keys.MAX_LOAD], args=[worker_id, lon, lat, f"{ts:.3f}"]
+    )
+    return PositionResult(stored=bool(stored), registered=bool(registered))
+
+
+async def register_worker(redis: Redis, *, worker_id: int, max_load: int, on_duty: bool) -> None:
+    """Give a worker live state (max load; duty unless already set). Load stays as it is (missing = 0)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.MAX_LOAD, str(worker_id), max_load)
+        pipe.hsetnx(keys.DUTY, str(worker_id), Duty.available if on_duty else Duty.off_duty)
+        await pipe.execute()
+
+
+async def set_availability(redis: Redis, *, worker_id: int, duty: Duty | str) -> None:
+    await redis.hset(keys.DUTY, str(worker_id), Duty(duty).value)
+
+
+async def is_live(redis: Redis) -> bool:
+    return bool(await redis.exists(keys.LIVE_MARKER))
+
+
+async def live_state(redis: Redis, *, worker_ids: Sequence[int], presence_ttl_s: float) -> dict[int, WorkerLive]:
+    """Live state of the given workers in one round trip."""
+    if not worker_ids:
+        return {}
+    ids = [str(w) for w in worker_ids]
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.geopos(keys.POSITIONS, *ids)
+        pipe.zmscore(keys.SEEN, ids)
+        pipe.hmget(keys.DUTY, ids)
+        pipe.hmget(keys.LOAD, ids)
+        pipe.hmget(keys.MAX_LOAD, ids)
+        positions, seen, duty, load, max_load = await pipe.execute()
+    cutoff = time.time() - presence_ttl_s
+    out: dict[int, WorkerLive] = {}
+    for i, wid in enumerate(worker_ids):
+        pos = positions[i]
+        out[wid] = WorkerLive(
+            worker_id=wid,
+            lon=float(pos[0]) if pos else None,
+            lat=float(pos[1]) if pos else None,
+            seen_at=seen[i],
+            duty=duty[i],
+            load=int(load[i] or 0),
+            max_load=int(max_load[i]) if max_load[i] is not None else None,
+            present=seen[i] is not None and seen[i] >= cutoff,
+        )
+    return out
+
+
+async def loads(redis: Redis) -> dict[int, int]:
+    """Every worker's load as Redis holds it (zeros included when stored)."""
+    return {int(k): int(v) for k, v in (await redis.hgetall(keys.LOAD)).items()}
+
+
+async def set_loads(redis: Redis, *, loads: Mapping[int, int]) -> None:
+    """Replace every load by the given counts (missing = 0) and clear pending tokens, in one atomic step.
+
+    Only correct while no transaction that changes loads is in flight: the caller holds the exclusive live
+    lock (command.live), so every token still pending belongs to a transaction already finished."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.LOAD, keys.PENDING)
+        if loads:
+            pipe.hset(keys.LOAD, mapping={str(k): v for k, v in loads.items()})
+        await pipe.execute()
+
+
+async def rebuild(
+    redis: Redis, *, workers: Iterable[WorkerSeed], loads: Mapping[int, int], ack_due_ms: Mapping[int, int]
+) -> None:
+    """Replace the rebuildable live state in one MULTI/EXEC and mark it live.
+
+    Positions and presence are kept where Redis still has them; a worker without a position gets its home as
+    last known position (not presence: only a report says the worker is really there)."""
+    seeds = list(workers)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(*keys.REBUILT)
+        if seeds:
+            pipe.hset(keys.MAX_LOAD, mapping={str(w.worker_id): w.max_load for w in seeds})
+            pipe.hset(keys.DUTY, mapping={
+                str(w.worker_id): (Duty.available if w.on_duty else Duty.off_duty).value for w in seeds})
+            homes: list[object] = []
+            for w in seeds:
+                if w.home is not None:
+                    homes += [w.home[0], w.home[1], str(w.worker_id)]
+            if homes:
+                pipe.geoadd(keys.POSITIONS, homes, nx=True)
+        if loads:
+            pipe.hset(keys.LOAD, mapping={str(k): v for k, v in loads.items()})
+        if ack_due_ms:
+            pipe.zadd(keys.ACK_TIMERS, {str(k): v for k, v in ack_due_ms.items()})
+        pipe.set(keys.LIVE_MARKER, str(time.time()))
+        await pipe.execute()
+
+
+async def expired_pending(redis: Redis) -> int:
+    """How many pending tokens are past their expiry (a process may have died mid-transaction)."""
+    now_ms = int(time.time() * 1000)
+    return int(await redis.zcount(keys.PENDING, "-inf", now_ms))

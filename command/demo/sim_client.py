@@ -30,6 +30,7 @@ class Login:
     username: str
     password: str
     token: str | None = None
+    worker_id: int | None = None
 
 
 class Api:
@@ -82,7 +83,8 @@ class Api:
             r = await self._send("POST", "/api/v1/auth/token", data={"username": who.username,
                                                                       "password": who.password})
             if r.status_code == 200:
-                who.token = r.json()["access_token"]
+                body = r.json()
+                who.token, who.worker_id = body["access_token"], body.get("worker_id")
                 return who.token
             log.warning("login %s refused (HTTP %s); is the demo loaded? retrying", who.username, r.status_code)
             await self._sleep(BACKOFF_MAX_S)

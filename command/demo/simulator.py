@@ -5,8 +5,9 @@ Behaviours run side by side until stopped (Ctrl-C, SIGTERM, --duration, or the s
   movement    every worker patrols its grid; positions go to POST /api/v1/workers/me/position in batches
   alerts      believable reports at a Poisson rate to POST /api/v1/alerts (hotline/app/sensor as the
               operator, patrol findings as the worker standing there)
+  responders  workers accept (a few decline) the orders offered to them, go there, resolve them
   report      a line of figures every 30 s
-To add one (e.g. workers accepting and resolving their orders), write `async def x(self) -> None` that
+To add one (e.g. liaisons signing for work orders), write `async def x(self) -> None` that
 loops until `self.stop` is set and append it in `behaviours()`."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from command.demo import alert_texts, people
 from command.demo.catalog import CATEGORY_BY_CODE
 from command.demo.city import generate_city
 from command.demo.index import CityIndex
+from command.demo.responders import Responders
 from command.demo.sim_client import Api, Login, Stopped, log
 from command.demo.walkers import Patrols, Walker
 from command.settings import Settings
@@ -39,7 +41,7 @@ LOGIN_CONCURRENCY = 2
 
 class Simulator:
     def __init__(self, settings: Settings, *, base_url: str, seed: int = 7, rate: float | None = None,
-                 duration: float = 0, alive: Callable[[], bool] | None = None) -> None:
+                 duration: float = 0, alive: Callable[[], bool] | None = None, workers: int | None = None) -> None:
         self.rate = settings.simulate_alert_rate if rate is None else rate
         self.step_s = settings.simulate_workers_step_s
         self.duration = duration
@@ -49,17 +51,21 @@ class Simulator:
         self.rng = np.random.default_rng(seed + 4_000)
         self.city = CityIndex(generate_city(seed))
         self.patrols = Patrols(self.city, self.rng)
-        self.walkers: list[Walker] = self.patrols.walkers(people.workers(self.city, seed), people.DEMO_PASSWORD)
+        crew = people.workers(self.city, seed)[:workers]  # a smaller crew for small machines and tests
+        self.walkers: list[Walker] = self.patrols.walkers(crew, people.DEMO_PASSWORD)
         self.operator = Login("operator", people.DEMO_PASSWORD)
+        self.responders = Responders(self)
+        self._inflight: set[asyncio.Task] = set()
         self.stats: Counter[str] = Counter()
         self.exit_code = 0
 
     def behaviours(self) -> list[Callable[[], Coroutine[None, None, None]]]:
-        return [self.logins, self.movement, self.alerts, self.report]
+        return [self.logins, self.movement, self.alerts, self.responders.run, self.report]
 
-    async def run(self) -> int:
+    async def run(self, *, handle_signals: bool = True) -> int:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+        for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop.set)
         log.info("simulating %d workers, %.2f alerts/s against %s", len(self.walkers), self.rate,
@@ -69,9 +75,12 @@ class Simulator:
         try:
             await self.stop.wait()
         finally:
-            for t in tasks:
+            for t in [*tasks, *self._inflight]:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._inflight, return_exceptions=True)
+            for sig in signals:
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
             await self.api.aclose()
             log.info("simulator stopped: %s", dict(self.stats))
         return self.exit_code
@@ -121,7 +130,9 @@ class Simulator:
                 # Each worker posts every BATCH steps, the workers spread over the steps.
                 if w.login.token and w.pending and (tick + i) % BATCH == 0 and not w.posting:
                     w.posting = True
-                    asyncio.create_task(self._post_positions(w))  # noqa: RUF006 — finishes or is dropped on stop
+                    task = asyncio.create_task(self._post_positions(w))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
             last = now
 
     async def _post_positions(self, w: Walker) -> None:
@@ -159,7 +170,8 @@ class Simulator:
             else:
                 channel = "hotline"
         if lon is None or lat is None:
-            micro = self.city.level("microgrid")[int(self.rng.integers(1500))]
+            micros = self.city.level("microgrid")
+            micro = micros[int(self.rng.integers(len(micros)))]
             lon, lat = self.city.points_in(micro.code, 1, self.rng)[0]
         place = self.city.microgrid_at(lon, lat)
         community = self.city.ancestor(place.code, "community").name if place else ""
@@ -177,6 +189,8 @@ class Simulator:
                                 headers={"Idempotency-Key": f"sim-{uuid.uuid4()}"})
         if r is not None:
             self.stats["alerts" if r.status_code < 300 else f"alerts_http_{r.status_code}"] += 1
+            if r.status_code < 300:
+                self.responders.dispatched(r.json().get("orders", []))
 
     def _channel(self, group: str, code: str) -> str:
         if group == "emergency":

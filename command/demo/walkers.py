@@ -29,6 +29,7 @@ class Walker:
     dwell_until: float = 0.0
     pending: list[dict] = field(default_factory=list)
     posting: bool = False
+    errand: tuple[float, float] | None = None  # an order's place: go there and stay until it is resolved
 
 
 class Patrols:
@@ -53,6 +54,8 @@ class Patrols:
         return out
 
     def next_target(self, w: Walker) -> tuple[float, float]:
+        if w.errand is not None:
+            return w.errand
         roll = self.rng.random()
         if roll < 0.05:
             return w.spec.home
@@ -73,7 +76,8 @@ class Patrols:
             if dist <= reach:
                 w.lon, w.lat = w.target
                 w.target = None
-                w.dwell_until = now + float(self.rng.uniform(20, 240))
+                # On an errand the worker stays until the order is resolved (the responder sends it on).
+                w.dwell_until = math.inf if w.errand is not None else now + float(self.rng.uniform(20, 240))
             else:
                 # Not a ruler line: drift a little sideways, as streets and paths do.
                 side = float(self.rng.normal(0, 0.15))

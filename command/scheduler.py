@@ -8,6 +8,8 @@ once committed, the stage no longer matches the claim. So each stage fires exact
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,6 +23,8 @@ from command.models import Event, Incident, Order
 from command.moves import record
 
 ACTOR = Actor.system("scheduler")
+# Which process fired an event (for operations, and for the tests that run several schedulers).
+FIRED_BY = f"{socket.gethostname()}:{os.getpid()}"
 _I = IncidentStatus
 _RESOLVED = {str(s) for s in (_I.resolved, _I.verified, _I.callback_done, _I.closed, _I.merged, _I.cancelled)}
 _RESPONDED = _RESOLVED | {str(_I.in_progress)}
@@ -88,7 +92,8 @@ async def _with_progress(session: AsyncSession, incident_ids: set[int]) -> set[i
 def _deadline_payload(d: Deadline, now: datetime) -> dict:
     return {"deadline": {"id": d.id, "kind": d.kind, "order_id": d.order_id, "due_at": d.due_at.isoformat(),
                          "remaining_s": int((d.due_at - now).total_seconds()),
-                         "supervision_level": d.supervision_level}}
+                         "supervision_level": d.supervision_level},
+            "fired_by": FIRED_BY}
 
 
 async def fire_due(session: AsyncSession, *, now: datetime, batch: int, escalate_s: int) -> Fired:

@@ -18,7 +18,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'nolive'} end
 local lon, lat, radius = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local need, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = redis.call('TIME')
-local now = tonumber(t[1])
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local skip = {}
 local nexcl = tonumber(ARGV[8])
@@ -86,6 +87,6 @@ while got < need do
 end
 
 if got > 0 then
-  redis.call('ZADD', KEYS[7], now * 1000 + tonumber(ARGV[7]), ARGV[6])
+  redis.call('ZADD', KEYS[7], now_ms + tonumber(ARGV[7]), ARGV[6])
 end
 return out

@@ -12,7 +12,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'nolive'} end
 
 local ttl = tonumber(ARGV[1])
 local t = redis.call('TIME')
-local now = tonumber(t[1])
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local function status(id)
   local max = redis.call('HGET', KEYS[5], id)
@@ -38,5 +39,5 @@ for i = 4, #ARGV do
   end
   out[#out + 1] = s
 end
-if any then redis.call('ZADD', KEYS[6], now * 1000 + tonumber(ARGV[3]), ARGV[2]) end
+if any then redis.call('ZADD', KEYS[6], now_ms + tonumber(ARGV[3]), ARGV[2]) end
 return out

@@ -17,5 +17,5 @@ for i = 3, #ARGV do
   end
   out[#out + 1] = n
 end
-if #ARGV >= 3 then redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + tonumber(ARGV[2]), ARGV[1]) end
+if #ARGV >= 3 then redis.call('ZADD', KEYS[3], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2]), ARGV[1]) end
 return out

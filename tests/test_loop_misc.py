@@ -1,0 +1,242 @@
+"""Duplicates, jurisdiction transfer, patrol tasks, photo uploads, the resident's tracking link and
+ratings, deadline rules and supervision lists — with the bad input of each endpoint (clear 4xx, no change)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.loop_models import Callback, DeadlineRule, IncidentLink, PatrolFinding, PatrolVisit, Upload
+from command.models import Event, Incident, Order
+from tests import loop_world as w
+from tests.conftest import make_test_settings
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 16
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def app(clean_db: AsyncEngine, tmp_path):
+    settings = make_test_settings(upload_dir=str(tmp_path / "up"), max_upload_bytes=2000, resident_rate_per_min=8,
+                                  duplicate_distance_m=200, duplicate_window_s=600)
+    async with w.loop_app(clean_db, settings) as app:
+        yield app
+
+
+async def _count(app, model, *where) -> int:
+    async with app.sessionmaker() as s:
+        return await s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+async def _get(app, model, key):
+    async with app.sessionmaker() as s:
+        return await s.get(model, key)
+
+
+async def test_duplicates_sensor_merged_people_suggested(app) -> None:
+    c, op = app.client, await app.as_("op1")
+    lon, lat = w.POINTS["D1S1C1G1"]
+    body = {"category": "water", "description": "水管爆裂", "lon": lon, "lat": lat, "channel": "app"}
+    first = (await c.post("/api/v1/alerts", json=body, headers=op)).json()
+    # A sensor flood 50 m away: merged at once, never dispatched.
+    for i in range(3):
+        r = await c.post("/api/v1/alerts", headers=op, json=body | {"channel": "sensor", "lat": lat + 0.00045,
+                                                                  "description": f"水压报警 {i}"})
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "merged" and r.json()["orders"] == []
+    # A person's report: linked and suggested, still dispatched normally.
+    r = await c.post("/api/v1/alerts", headers=op, json=body | {"description": "楼下漏水", "lon": lon + 0.001})
+    person = r.json()
+    assert person["status"] != "merged"
+    # Far away, or another category: independent.
+    far = (await c.post("/api/v1/alerts", headers=op, json=body | {"channel": "sensor", "lon": lon + 0.02})).json()
+    other = (await c.post("/api/v1/alerts", headers=op, json=body | {"channel": "sensor", "category": "road"})).json()
+    assert far["status"] != "merged" and other["status"] != "merged"
+    async with app.sessionmaker() as s:
+        links = {(lk.incident_id, lk.kind) for lk in await s.scalars(select(IncidentLink))}
+        merged = list(await s.scalars(select(Incident.merged_into_id).where(Incident.status == "merged")))
+    assert merged == [first["id"]] * 3
+    assert (person["id"], "suggested") in links and len(links) == 4
+
+    # The operator dismisses the suggestion, or merges it; bad requests change nothing.
+    r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": person["id"]})
+    assert r.status_code == 422
+    r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": 999999})
+    assert r.status_code == 404
+    assert (await c.post(f"/api/v1/incidents/{person['id']}/duplicates/{far['id']}/dismiss",
+                         headers=op)).status_code == 404
+    r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": first["id"]})
+    assert r.status_code == 200 and r.json()["merged_into_id"] == first["id"], r.text
+    async with app.sessionmaker() as s:
+        live = await s.scalar(select(func.count()).select_from(Order).where(
+            Order.incident_id == person["id"], Order.status.in_(["sent", "accepted", "signed_for"])))
+    assert live == 0
+    r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": first["id"]})
+    assert r.status_code == 409  # merged is final
+
+
+async def test_transfer_keeps_history_and_reaches_both_regions(app) -> None:
+    c, op = app.client, await app.as_("op1")
+    async with app.sessionmaker() as s, s.begin():
+        inc = await w.incident(s, status="dispatched")
+        offered = await w.order(s, inc, status="sent")
+        busy = await w.incident(s, status="in_progress")
+        await w.order(s, busy, status="signed_for")
+    for body, status in (({"region_code": "D2S1C1G1", "reason": ""}, 422),
+                         ({"region_code": "nowhere", "reason": "迁入地"}, 422),
+                         ({"region_code": "D1S1C1G1", "reason": "同一区域"}, 422)):
+        r = await c.post(f"/api/v1/incidents/{inc.id}/transfer", headers=op, json=body)
+        assert r.status_code == status, r.text
+    r = await c.post(f"/api/v1/incidents/{busy.id}/transfer", headers=op,
+                     json={"region_code": "D2S1C1G1", "reason": "户籍在D2"})
+    assert r.status_code == 409
+    r = await c.post(f"/api/v1/incidents/{inc.id}/transfer", headers=await app.as_("op2"),
+                     json={"region_code": "D2S1C1G1", "reason": "户籍在D2"})
+    assert r.status_code == 403  # not theirs (yet)
+    before = await _count(app, Event, Event.incident_id == inc.id)
+    r = await c.post(f"/api/v1/incidents/{inc.id}/transfer", headers=op,
+                     json={"region_code": "D2S1C1G1", "reason": "材料在迁入地办理"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["region_path"]) == ("located", w.region_path("D2S1C1G1"))
+    assert (await _get(app, Order, offered.id)).status == "cancelled"
+    async with app.sessionmaker() as s:
+        events = list(await s.scalars(select(Event).where(Event.incident_id == inc.id).order_by(Event.id)))
+    assert len(events) > before  # history kept, transfer appended
+    moved = events[-1]
+    assert moved.kind == "incident.transferred"
+    assert {"D1S1C1G1", "D2S1C1G1"} <= set(moved.region_path)  # both centres see it
+    assert moved.payload["transfer"]["from_region"] == "D1S1C1G1"
+    # Now it belongs to D2: op2 acts on it, op1 no longer can.
+    assert (await c.get(f"/api/v1/incidents/{inc.id}/deadlines", headers=await app.as_("op2"))).status_code == 200
+    assert (await c.get(f"/api/v1/incidents/{inc.id}/deadlines", headers=op)).status_code == 403
+
+
+async def test_patrol_tasks_visits_and_findings(app) -> None:
+    c, op, worker = app.client, await app.as_("op1"), await app.as_("w1")
+    monday = date(2026, 6, 1)
+    for body, status in (({"grid_code": "nowhere", "title": "巡查", "visit_weekday": 1}, 422),
+                         ({"grid_code": "D1S1", "title": "巡查", "visit_weekday": 1}, 422),  # a street, not a grid
+                         ({"grid_code": "D1S1C1G1", "title": "巡查", "visit_weekday": 7}, 422),
+                         ({"grid_code": "D2S1C1G1", "title": "巡查", "visit_weekday": 1}, 403)):
+        r = await c.post("/api/v1/patrol/tasks", headers=op, json=body)
+        assert r.status_code == status, r.text
+    r = await c.post("/api/v1/patrol/tasks", headers=op,
+                     json={"grid_code": "D1S1C1G1", "title": "每周走访", "visit_weekday": 1, "callback_weekday": 4})
+    assert r.status_code == 201, r.text
+    assert (await c.post("/api/v1/patrol/tasks", headers=worker, json={})).status_code == 403
+    r = await c.post("/api/v1/patrol/plan", headers=op, json={"start": monday.isoformat(), "days": 14})
+    assert r.json() == {"created": 4}  # two Tuesdays, two Fridays
+    r = await c.post("/api/v1/patrol/plan", headers=op, json={"start": monday.isoformat(), "days": 14})
+    assert r.json() == {"created": 0}  # idempotent
+    r = await c.get("/api/v1/patrol/visits", headers=worker, params={"from": monday.isoformat(), "days": 14})
+    visits = r.json()["visits"]
+    assert [(v["kind"], v["due_date"]) for v in visits] == [
+        ("visit", "2026-06-02"), ("callback", "2026-06-05"), ("visit", "2026-06-09"), ("callback", "2026-06-12")]
+    vid = visits[0]["id"]
+    r = await c.post(f"/api/v1/patrol/visits/{vid}/done", headers=worker, json={"notes": "走访12户"})
+    assert r.status_code == 200 and r.json()["status"] == "done"
+    assert (await c.post(f"/api/v1/patrol/visits/{vid}/done", headers=worker, json={})).status_code == 409
+    photo = (await c.post("/api/v1/uploads", headers=worker, files={"file": ("p.jpg", JPEG, "image/jpeg")})).json()
+    lon, lat = w.POINTS["D1S1C1G1"]
+    finding = {"category": "road", "description": "井盖缺失", "lon": lon, "lat": lat, "photos": [photo["id"]]}
+    for bad, status in ((finding | {"category": "nope"}, 422), (finding | {"lon": 999}, 422),
+                        (finding | {"photos": ["x"]}, 422)):
+        r = await c.post(f"/api/v1/patrol/visits/{vid}/findings", headers=worker, json=bad)
+        assert r.status_code == status, r.text
+    assert (await c.post("/api/v1/patrol/visits/999999/findings", headers=worker, json=finding)).status_code == 404
+    r = await c.post(f"/api/v1/patrol/visits/{vid}/findings", headers=worker, json=finding)
+    assert r.status_code == 201, r.text
+    incident = r.json()["incident"]
+    assert incident["channel"] == "patrol"
+    link = await _get(app, PatrolFinding, incident["id"])
+    assert link.visit_id == vid
+    assert await _count(app, Incident) == 1
+    async with app.sessionmaker() as s:
+        due = await s.scalar(select(Incident.resolve_due_at).where(Incident.id == incident["id"]))
+        created = await s.scalar(select(Incident.created_at).where(Incident.id == incident["id"]))
+        assert due - created == timedelta(hours=24)  # a patrol finding: 24 h
+        assert (await s.get(PatrolVisit, vid)).done_by == app.world.worker_id
+
+
+async def test_uploads_checked_by_size_and_magic_bytes(app) -> None:
+    c, h = app.client, await app.as_("water")
+    for data, ctype in ((PNG, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")):
+        r = await c.post("/api/v1/uploads", headers=h, files={"file": ("x", data, "application/octet-stream")})
+        assert r.status_code == 201 and r.json()["content_type"] == ctype, r.text
+    before = await _count(app, Upload)
+    for data, status in ((b"GIF89a" + b"\x00" * 20, 422), (b"<html>" * 3, 422), (b"", 422),
+                         (PNG + b"\x00" * 3000, 413)):
+        r = await c.post("/api/v1/uploads", headers=h, files={"file": ("x.png", data, "image/png")})
+        assert r.status_code == status, r.text
+    assert (await c.post("/api/v1/uploads", headers=h, data={"nofile": "1"})).status_code == 422
+    assert (await c.post("/api/v1/uploads", files={"file": ("x.png", PNG, "image/png")})).status_code == 401
+    assert await _count(app, Upload) == before
+    assert (await c.get("/api/v1/uploads/not-a-uuid", headers=h)).status_code == 404
+
+
+async def test_tracking_link_rating_and_rate_limit(app) -> None:
+    c, op = app.client, await app.as_("op1")
+    async with app.sessionmaker() as s, s.begin():
+        inc = await w.incident(s, status="located", reporter_name="张三", reporter_phone="13912345678",
+                               description="我家楼下的下水道堵了")
+    link = (await c.get(f"/api/v1/incidents/{inc.id}/tracking-link", headers=op)).json()
+    url = f"/api/v1/track/{link['public_id']}"
+    r = await c.get(url, params={"token": link["token"]})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    text = r.text
+    assert view["status"] == "located" and view["can_rate"] is False
+    assert "张三" not in text and "13912345678" not in text and "下水道" not in text
+    assert set(view) == {"public_id", "category", "status", "created_at", "resolved_at", "timeline", "rating",
+                         "can_rate"}
+    assert (await c.get(url, params={"token": "wrong"})).status_code == 404
+    assert (await c.get("/api/v1/track/not-a-uuid", params={"token": link["token"]})).status_code == 404
+    rating = {"token": link["token"], "rating": "satisfied"}
+    assert (await c.post(f"{url}/rating", json=rating)).status_code == 409  # not resolved yet
+    async with app.sessionmaker() as s, s.begin():
+        row = await s.get(Incident, inc.id)
+        row.status, row.resolved_at = "verified", datetime.now(UTC)
+    assert (await c.post(f"{url}/rating", json=rating | {"rating": "great"})).status_code == 422
+    assert (await c.post(f"{url}/rating", json=rating | {"token": "bad"})).status_code == 404
+    r = await c.post(f"{url}/rating", json=rating | {"rating": "dissatisfied", "comment": "还是堵"})
+    assert r.status_code == 201 and r.json()["reopened"] is True, r.text
+    row = await _get(app, Incident, inc.id)
+    assert row.status == "reopened" and row.resolved_at is None
+    assert await _count(app, Event, Event.kind == "incident.reopened") == 1
+    # The 8th request within the minute from this address is refused.
+    statuses = [(await c.get(url, params={"token": link["token"]})).status_code for _ in range(4)]
+    assert statuses[-1] == 429 and "error" in (await c.get(url, params={"token": link["token"]})).json()
+    assert await _count(app, Callback) == 1
+
+
+async def test_deadline_rules_and_supervision_lists(app) -> None:
+    c, sup = app.client, await app.as_("sup1")
+    url = "/api/v1/supervision/deadline-rules"
+    for body, status in (({"kind": "resolve"}, 422),                                          # no limit
+                         ({"kind": "resolve", "limit_s": 60, "same_day": True}, 422),        # both
+                         ({"kind": "resolve", "limit_s": -5}, 422),
+                         ({"kind": "sleep", "limit_s": 60}, 422),
+                         ({"kind": "resolve", "limit_s": 60, "category_code": "nope"}, 422),
+                         ({"kind": "resolve", "limit_s": 60, "region_code": "nowhere"}, 422)):
+        r = await c.post(url, headers=sup, json=body)
+        assert r.status_code == status, (body, r.text)
+    assert (await c.post(url, headers=await app.as_("op1"), json={"kind": "resolve", "limit_s": 60})).status_code == 403
+    assert await _count(app, DeadlineRule) == 0
+    r = await c.post(url, headers=sup, json={"kind": "resolve", "limit_s": 7200, "region_code": "D1S1"})
+    assert r.status_code == 201
+    assert [x["limit_s"] for x in (await c.get(url, headers=sup)).json()["rules"]] == [7200]
+    assert (await c.delete(f"{url}/{r.json()['id']}", headers=sup)).status_code == 204
+    assert (await c.delete(f"{url}/{r.json()['id']}", headers=sup)).status_code == 404
+    r = await c.get("/api/v1/supervision/extensions", headers=sup, params={"status": "maybe"})
+    assert r.status_code == 422
+    assert (await c.get("/api/v1/supervision/overdue", headers=sup)).json() == {"overdue": []}
+    assert (await c.get("/api/v1/supervision/overdue", headers=await app.as_("water"))).status_code == 403
+    r = await c.get("/api/v1/dept/orders", headers=await app.as_("water"))
+    assert r.status_code == 200 and r.json() == {"orders": []}
+    assert (await c.get("/api/v1/dept/orders", headers=sup)).status_code == 422  # which department?
+    assert (await c.get("/api/v1/dept/orders", headers=sup, params={"status": "lost"})).status_code == 422

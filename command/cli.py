@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("rebuild-live", help="rebuild Redis live state from PostgreSQL")
     sub.add_parser("dispatcher", help="run the ack timers and the sweeper (when web processes do not)")
+    sch = sub.add_parser("scheduler", help="run the closed-loop job: deadlines, patrol planning, 12345 reports")
+    sch.add_argument("--once", action="store_true", help="one pass, then exit")
+    sch.add_argument("--interval", type=float, help="seconds between passes (default GRIDCMD_SCHEDULER_INTERVAL_S)")
     return parser
 
 

@@ -2,4 +2,5 @@
 
 import command.demo.cli  # gridcmd demo, gridcmd simulate
 import command.dispatch_cli  # gridcmd rebuild-live, gridcmd dispatcher
-import command.regions_cli  # noqa: F401  gridcmd import-regions
+import command.regions_cli  # gridcmd import-regions
+import command.scheduler_cli  # noqa: F401  gridcmd scheduler

@@ -15,6 +15,7 @@ from command.settings import Settings
 from web.dispatch_tasks import install as install_dispatch
 from web.errors import register_error_handlers
 from web.hub import install as install_realtime
+from web.loop_tasks import install as install_loop_jobs
 from web.middleware import BodySizeLimit
 from web.routers import ROUTERS
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.shutdown_hooks = []
     install_dispatch(app)
     install_realtime(app)
+    install_loop_jobs(app)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -22,7 +22,10 @@ point near the demo city's edge).
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -97,11 +100,30 @@ async def locate(session: AsyncSession, *, lon: float, lat: float, tolerance_m: 
     check_point(lon, lat)
     if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise GeoInputError(f"tolerance must be a non-negative number of metres, not {tolerance_m}")
-    rows = (await session.execute(_LOCATE, {
+    rows = await _fetch(session, {
         "lon": float(lon), "lat": float(lat), "tolerance": float(tolerance_m), "tie": TIE_M,
         "radius_deg": search_radius_deg(lat, tolerance_m),
-    })).all()
+    })
     if not rows:
         return Located(outside=True, region=None, chain=[])
     chain = [RegionRef(code, name, level) for _, _, code, name, level in rows]
-    return Located(outside=rows[0].outside, region=chain[0], chain=chain, distance_m=float(rows[0].dist))
+    return Located(outside=bool(rows[0][0]), region=chain[0], chain=chain, distance_m=float(rows[0][1]))
+
+
+# The same statement with asyncpg's numbered parameters (`::casts` left alone), for the fast path below.
+_PARAMS = ("lon", "lat", "tolerance", "tie", "radius_deg")
+_LOCATE_NATIVE = re.sub(r"(?<!:):(" + "|".join(_PARAMS) + r")\b",
+                        lambda m: f"${_PARAMS.index(m.group(1)) + 1}", _LOCATE.text)
+
+
+async def _fetch(session: AsyncSession, params: dict[str, float]) -> Sequence[Sequence[Any]]:
+    """Run the statement on the session's connection. On asyncpg (the app's driver) it goes straight to the
+    driver, prepared once per connection: locate is on every alert's path, and SQLAlchemy's statement and result
+    layers cost more CPU than the query itself (docs/benchmarks.md has the figures). The query
+    runs in the session's transaction when one is open, as before. Any other driver takes the portable path."""
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    fetch = getattr(driver, "fetch", None)
+    if fetch is None:
+        return (await session.execute(_LOCATE, params)).all()
+    return await fetch(_LOCATE_NATIVE, *(params[k] for k in _PARAMS))

@@ -26,6 +26,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--e2e-seconds", type=float, help="override the end-to-end phase's duration")
     p.add_argument("--e2e-rate", type=float, help="override the end-to-end alert rate")
     p.add_argument("--only", default="", help="comma-separated phases to run (locate,assign,tiles,e2e,positions)")
+    p.add_argument("--profile", type=Path, help="py-spy the first web process during each phase, into this dir")
     p.add_argument("--nice", type=int, default=10, help="niceness of the web processes (shared machine)")
     return p.parse_args(argv)
 

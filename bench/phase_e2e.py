@@ -47,6 +47,8 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
     total = int(rate * seconds)
     sent: dict[int, tuple[float, int, int | None]] = {}  # incident id → (t_send, target worker, assigned worker)
     statuses: dict[int, int] = {}
+    retries = [0]
+    run_id = f"bench-{int(time.time())}"
     rng = np.random.default_rng(11)
     jitter = rng.uniform(-JITTER_DEG, JITTER_DEG, (total, 2))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -56,10 +58,17 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
             k = i % len(workers)
             wid = workers[k]
             lon, lat = positions[k] + jitter[i]
+            body = {"category": CATEGORY, "description": f"压测告警 #{i}", "lon": float(lon), "lat": float(lat),
+                    "channel": "hotline", "external_id": f"{run_id}-{i}"}
             t0 = time.perf_counter()
-            r = await client.post(f"{base_urls[i % len(base_urls)]}/api/v1/alerts", json={
-                "category": CATEGORY, "description": f"压测告警 #{i}", "lon": float(lon), "lat": float(lat),
-                "channel": "hotline", "external_id": f"bench-{int(time.time())}-{i}"})
+            try:
+                r = await client.post(f"{base_urls[i % len(base_urls)]}/api/v1/alerts", json=body)
+            except httpx.TransportError:
+                # What a real sender does: retry once; the same external_id makes it idempotent.
+                retries[0] += 1
+                r = await client.post(f"{base_urls[(i + 1) % len(base_urls)]}/api/v1/alerts", json=body)
+            if r.status_code == 200 and r.headers.get("Idempotent-Replayed"):
+                r.status_code = 201  # the retry's first attempt had been committed: same incident
             statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
             if r.status_code != 201:
                 raise RuntimeError(f"POST /api/v1/alerts → {r.status_code}: {r.text[:300]}")
@@ -73,7 +82,9 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
         if not _missing(sent, worker_rx, display_rx, worker_district):
             break
         await asyncio.sleep(0.1)
-    return _report(s, dropped, statuses, sent, worker_rx, display_rx, worker_district, rate, seconds)
+    out = _report(s, dropped, statuses, sent, worker_rx, display_rx, worker_district, rate, seconds)
+    out["retried_after_transport_error"] = retries[0]
+    return out
 
 
 def _missing(sent: dict, worker_rx: dict[int, Receiver], display_rx: dict[str, Receiver],

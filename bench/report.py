@@ -58,6 +58,30 @@ def judge(result: dict) -> dict:
     return out
 
 
+# Phase → the path of its operation count: CPU per operation does not depend on how busy the machine was.
+OPS = {"assign": "assign.count", "locate_http": "locate.http.count", "e2e": "e2e.accepted_201",
+       "positions": "positions.frames_sent"}
+
+
+def cpu_per_op(result: dict) -> dict:
+    """Milliseconds of CPU each process spent per operation during a phase (cores busy × seconds ÷ count)."""
+    out: dict = {}
+    for phase, path in OPS.items():
+        n, busy = _get(result, path), _get(result, f"cpu_cores_busy.{phase}")
+        wall = _get(result, f"phase_seconds.{phase}")
+        if n and busy and wall:
+            per = {k: round(v * wall / n * 1000, 3) for k, v in busy.items()}
+            per["web_total"] = round(sum(v for k, v in per.items() if k.startswith("web:")), 3)
+            out[phase] = per
+    tiles = _get(result, "tiles")
+    busy, wall = _get(result, "cpu_cores_busy.tiles"), _get(result, "phase_seconds.tiles")
+    if tiles and busy and wall:
+        n = sum((tiles.get(v) or {}).get("count", 0) for v in ("province", "zoomed"))
+        if n:
+            out["tiles"] = {k: round(v * wall / n * 1000, 3) for k, v in busy.items()}
+    return out
+
+
 def write(result: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"result-{time.strftime('%Y%m%d-%H%M%S')}.json"

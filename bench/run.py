@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from bench import live, phase_assign, phase_e2e, phase_locate, phase_positions, phase_tiles, province, report, server
 from bench import setup as bsetup
+from bench.profile import Profiler
 from bench.scale import Scale
 from bench.stats import CpuMeter, PeakRss, mib, rss_bytes
 from bench.wsclient import close_all, open_many
@@ -77,12 +78,14 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
     servers: list[server.Server] = []
     try:
         result["load"] = await bsetup.load_data(settings, engine, d, force=args.reload, log=log)
+        await bsetup.reset_operations(engine, max_load=2)
         await bsetup.reference_data(engine)
         await bsetup.flush_redis(redis)
         w = province.load_workers(d)
         result["live"] = await live.seed_live(redis, w, log=log)
         box = province.sample_box(d)
         CPU_PIDS["redis"] = int((await redis.info("server"))["process_id"])
+        PG_BACKENDS[:] = [bsetup.backend_lister(db_url)]
         admin = await bsetup.account(engine, settings, username="bench-admin", role="admin")
 
         if "locate" in only:
@@ -101,6 +104,8 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
         servers = server.start(ports, env, nice=max(0, args.nice - os.nice(0)))
         urls = [s.url for s in servers]
         CPU_PIDS.update({f"web:{s.port}": s.pid for s in servers})
+        if args.profile:
+            PROFILE.update(dir=args.profile, pid=servers[0].pid)
         sampler = asyncio.create_task(_sample_rss(rss, servers))
 
         if "locate" in only:
@@ -127,22 +132,29 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
     result["memory"] = {"web_mib": web, "web_max_mib": max(web.values()) if web else None,
                         "driver_mib": mib(rss_bytes(os.getpid()))}
     result["machine"]["load_avg_end"] = os.getloadavg()
+    result["cpu_ms_per_op"] = report.cpu_per_op(result)
     result["targets"] = report.judge(result)
     return result
 
 
 CPU_PIDS: dict[str, int] = {}  # processes whose CPU use is reported per phase (cores busy, on average)
+PG_BACKENDS: list = []  # a function listing the PostgreSQL backends serving the bench database
+PROFILE: dict[str, object] = {}  # "dir": where py-spy writes; "pid": the web process it samples
 
 
 async def _guard(result: dict, name: str, coro) -> dict | None:
     log(f"phase {name} ...")
     t0 = time.perf_counter()
-    meter = CpuMeter({"driver": os.getpid(), **CPU_PIDS})
+    meter = CpuMeter({"driver": os.getpid(), **CPU_PIDS}, group=("postgres", PG_BACKENDS[0]) if PG_BACKENDS else None)
     meter.start()
+    prof = Profiler(PROFILE["dir"], PROFILE["pid"], name) if PROFILE.get("pid") else None
     try:
         out = await coro
         wall = time.perf_counter() - t0
         result.setdefault("cpu_cores_busy", {})[name] = meter.stop(wall)
+        result.setdefault("phase_seconds", {})[name] = round(wall, 2)
+        if prof is not None:
+            result.setdefault("profiles", {})[name] = await asyncio.to_thread(prof.stop)
         log(f"phase {name} done in {wall:.1f} s")
         return out
     except Exception as exc:

@@ -69,6 +69,25 @@ async def load_data(settings: Settings, engine: AsyncEngine, d: Path, *, force: 
     return {"skipped": False, "regions": regions, "workers": workers}
 
 
+REFERENCE = ("regions", "workers", "users", "categories", "routing_rules", "departments", "resource_points",
+             "alembic_version", "spatial_ref_sys")
+
+
+async def reset_operations(engine: AsyncEngine, *, max_load: int) -> None:
+    """Every run starts with no incidents, orders or events (the live state is rebuilt empty too), and every
+    worker at the generated max load: what PostgreSQL says and what Redis holds must agree for the checks."""
+    async with engine.begin() as conn:
+        tables = (await conn.execute(text(
+            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = 'public' "
+            "AND NOT tablename = ANY(:keep)"), {"keep": list(REFERENCE)})).scalar_one()
+        if tables:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await conn.execute(text("UPDATE workers SET max_load = :m WHERE max_load <> :m"), {"m": max_load})
+        left = (await conn.execute(text("SELECT count(*) FROM workers"))).scalar_one()
+    if not left:  # a foreign key added to a kept table would make TRUNCATE … CASCADE take it too
+        raise RuntimeError("resetting the operational tables emptied the workers; rerun with --reload")
+
+
 async def reference_data(engine: AsyncEngine) -> None:
     """The bench's alarm category and its routing rule (idempotent)."""
     async with engine.begin() as conn:
@@ -93,6 +112,20 @@ async def account(engine: AsyncEngine, settings: Settings, *, username: str, rol
             {"u": username, "r": role, "reg": region_code, "h": loader.UNUSABLE_HASH})).scalar_one()
     assert not verify_password("", loader.UNUSABLE_HASH)
     return issue_token(settings, Principal(user_id=uid, username=username, role=role, region_code=region_code))
+
+
+def backend_lister(url: str):
+    """A function returning the pids of the PostgreSQL backends connected to the bench database (the bench runs
+    on the same machine, so /proc has them)."""
+    p = urllib.parse.urlsplit(url.replace("+asyncpg", "").replace("+psycopg", ""))
+    name = (p.path or "/").lstrip("/")
+    admin = urllib.parse.urlunsplit(p._replace(path="/postgres"))
+
+    def pids() -> list[int]:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            return [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+
+    return pids
 
 
 def worker_token(settings: Settings, worker_id: int, user_id_base: int = 0) -> str:

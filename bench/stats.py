@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,14 +81,21 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 class CpuMeter:
-    """CPU seconds each named process spent between start() and stop(): who was busy during a phase."""
+    """CPU seconds each named process spent between start() and stop(): who was busy during a phase.
 
-    def __init__(self, named_pids: dict[str, int]) -> None:
+    `group` names a set of processes found anew at start and stop (PostgreSQL backends come and go): a backend
+    that ended during the phase is missed, one that started counts from zero."""
+
+    def __init__(self, named_pids: dict[str, int], group: tuple[str, Callable[[], list[int]]] | None = None) -> None:
         self.pids = named_pids
+        self.group = group
         self.before: dict[str, float | None] = {}
+        self.group_before: dict[int, float] = {}
 
     def start(self) -> None:
         self.before = {k: cpu_seconds(p) for k, p in self.pids.items()}
+        if self.group:
+            self.group_before = {p: cpu_seconds(p) or 0.0 for p in self.group[1]()}
 
     def stop(self, wall_s: float) -> dict[str, float]:
         out = {}
@@ -95,4 +103,7 @@ class CpuMeter:
             now, was = cpu_seconds(p), self.before.get(k)
             if now is not None and was is not None:
                 out[k] = round((now - was) / wall_s, 2) if wall_s > 0 else 0.0
+        if self.group and wall_s > 0:
+            spent = sum((cpu_seconds(p) or 0.0) - self.group_before.get(p, 0.0) for p in self.group[1]())
+            out[self.group[0]] = round(spent / wall_s, 2)
         return out

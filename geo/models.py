@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,6 +57,8 @@ class Region(GeoBase):
     __table_args__ = (
         CheckConstraint("level IN ('district','street','community','grid','microgrid')", name="level"),
         Index("ix_regions_geom", "geom", postgresql_using="gist"),
+        # The few upper levels on their own, for low-zoom tiles (geo/tiles.py UPPER_DEPTH).
+        Index("ix_regions_geom_upper", "geom", postgresql_using="gist", postgresql_where=text("depth <= 2")),
         Index("ix_regions_path", "path", postgresql_using="gin"),
     )
 

@@ -38,7 +38,12 @@ LEVEL_MIN_ZOOM: dict[Level, int] = {
 }
 RESOURCES_MIN_ZOOM = 12
 
-_REGIONS = text(f"""
+# Levels down to this depth are few (districts, streets, communities: ~22,000 of a province's ~540,000 regions)
+# and have their own partial GiST index; a tile that needs no deeper level says so literally, so the planner can
+# use it instead of fetching every region in the tile's box and filtering by level (≥ 0.5 s at zoom 7).
+UPPER_DEPTH = 2
+
+_REGIONS_SQL = f"""
 WITH b AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env,
                   ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}), 4326) AS q),
 f AS (
@@ -46,10 +51,16 @@ f AS (
          ST_AsMVTGeom(ST_Simplify(ST_Transform(r.geom, 3857), :tolerance, true), b.env, {EXTENT}, {BUFFER}, true)
            AS geom
   FROM regions r CROSS JOIN b LEFT JOIN regions p ON p.id = r.parent_id
-  WHERE r.geom && b.q AND r.level = ANY(CAST(:levels AS varchar[]))
+  WHERE r.geom && b.q AND r.level = ANY(CAST(:levels AS varchar[])) AND r.depth <= {{max_depth}}
 )
 SELECT ST_AsMVT(f.*, 'regions', {EXTENT}, 'geom') FROM f WHERE f.geom IS NOT NULL
-""")
+"""
+_REGIONS = {d: text(_REGIONS_SQL.format(max_depth=d)) for d in range(len(Level))}
+
+# A tile is one small query: the planner's parallel workers and JIT compilation (chosen because PostGIS functions
+# declare high costs) each cost more than the query itself (~100 ms of worker start-up, up to 1 s of JIT on a
+# busy machine). Transaction-local, so only the tile request's own transaction is affected.
+_NO_PARALLEL = text("SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)")
 
 _RESOURCES = text(f"""
 WITH b AS (SELECT ST_TileEnvelope(:z, :x, :y) AS env,
@@ -79,8 +90,10 @@ def levels_at(z: int) -> list[str]:
 async def regions_tile(session: AsyncSession, *, z: int, x: int, y: int) -> bytes:
     check_tile(z, x, y)
     tolerance = WORLD_M / (1 << z) / EXTENT / 2  # half a pixel, in metres
-    result = await session.execute(_REGIONS, {"z": z, "x": x, "y": y, "tolerance": tolerance,
-                                              "levels": levels_at(z)})
+    levels = levels_at(z)
+    await session.execute(_NO_PARALLEL)
+    result = await session.execute(_REGIONS[max(Level(lv).depth for lv in levels)],
+                                   {"z": z, "x": x, "y": y, "tolerance": tolerance, "levels": levels})
     return bytes(result.scalar_one() or b"")
 
 

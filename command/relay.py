@@ -21,6 +21,7 @@ A transaction held open for long keeps W behind it, so passes rescan events newe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -95,11 +96,16 @@ async def relay_pass(sessionmaker: async_sessionmaker[AsyncSession], redis: Redi
             await session.rollback()
 
 
-async def run_relay(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings) -> None:
-    """Forever: a pass every relay_interval_s, skipped while another process holds the lock."""
+async def run_relay(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, settings: Settings, stop: asyncio.Event
+) -> None:
+    """Until `stop` is set: a pass every relay_interval_s, skipped while another process holds the lock.
+
+    Stopping is by the event (the caller may also cancel): a cancellation that lands inside the Redis or
+    database client can come back as a connection error, which must not keep the loop alive."""
     token = secrets.token_hex(8)
     lock_ms = max(1000, int(settings.relay_interval_s * 1000))
-    while True:
+    while not stop.is_set():
         try:
             if await redis.set(stream.RELAY_LOCK, token, nx=True, px=lock_ms):
                 result = await relay_pass(sessionmaker, redis, settings)
@@ -107,5 +113,8 @@ async def run_relay(sessionmaker: async_sessionmaker[AsyncSession], redis: Redis
                     log.warning("relay re-published %d committed events the stream lacked (rebuilt=%s)",
                                 result.published, result.rebuilt)
         except (RedisError, SQLAlchemyError, OSError) as exc:
+            if stop.is_set():
+                break
             log.warning("relay pass failed, retrying: %s", exc)
-        await asyncio.sleep(settings.relay_interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.relay_interval_s)

@@ -152,7 +152,9 @@ async def test_a_slow_client_does_not_delay_the_others(servers, city: City, rds:
     await reader
     delays = [received[pg_id] - sent[pg_id] for pg_id in sent]
     print(f"\nfast client beside a stalled one: {burst} events of 32 KB, max delay {max(delays) * 1000:.0f} ms")
-    assert max(delays) < 0.5
+    # Had the stalled socket held up the fan-out, the fast one would wait until it is dropped (seconds) or
+    # forever (the stalled one reads only below); 2 s leaves room for a loaded 2-core machine (~0.1 s idle).
+    assert max(delays) < 2.0
     code, frames = await closed_with(slow, within=10.0)  # now it reads: what was buffered, then the close
     assert code == 4000
     assert 0 < len([f for f in frames if f["type"] == "event"]) < burst

@@ -45,6 +45,7 @@ class Hub:
         self.by_department: defaultdict[str, set[Client]] = defaultdict(set)
         self.by_incident: defaultdict[int, set[Client]] = defaultdict(set)
         self._tasks: list[asyncio.Task] = []
+        self._stopping = False  # loops check it: a cancelled Redis call may surface as a connection error
         self._count = max(1, min(_COUNT, settings.ws_queue_size // 2))
 
     async def start(self) -> None:
@@ -55,6 +56,7 @@ class Hub:
                        asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat")]
 
     async def stop(self) -> None:
+        self._stopping = True
         for client in list(self.clients):
             client.fail(ws_frames.RESTART, "server restarting: reconnect and resume")
         for task in self._tasks:
@@ -140,10 +142,12 @@ class Hub:
             client.deliver(entry)
 
     async def _read_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 reply = await self.redis.xread({stream.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
             except (RedisError, OSError) as exc:
+                if self._stopping:
+                    return
                 log.warning("hub: reading the event stream failed, retrying: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
@@ -157,7 +161,7 @@ class Hub:
 
     async def _heartbeat_loop(self) -> None:
         interval = self.settings.ws_ping_interval_s
-        while True:
+        while not self._stopping:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for client in list(self.clients):
@@ -182,10 +186,12 @@ def install(app: FastAPI) -> None:
         settings: Settings = app.state.settings
         app.state.hub = Hub(app.state.redis, settings)
         await app.state.hub.start()
+        app.state.relay_stop = asyncio.Event()
         app.state.relay_task = asyncio.create_task(
-            run_relay(app.state.sessionmaker, app.state.redis, settings), name="event-relay")
+            run_relay(app.state.sessionmaker, app.state.redis, settings, app.state.relay_stop), name="event-relay")
 
     async def stop(app: FastAPI) -> None:
+        app.state.relay_stop.set()
         app.state.relay_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await app.state.relay_task

@@ -204,10 +204,12 @@ async def test_worker_position_frames(server: int, city: City, rds: Redis) -> No
     ws = await open_ws(server, city.tokens["worker1"])
     for frame in ({"type": "position", "lon": 200, "lat": 32}, {"type": "position", "lon": 118.7},
                   {"type": "position", "lon": 118.7, "lat": 32.0, "crs": "mars"},
-                  {"type": "position", "lon": "east", "lat": 32.0}):
+                  {"type": "position", "lon": "east", "lat": 32.0},
+                  {"type": "position", "lon": 118.7, "lat": 32.0, "ts": "2026-01-01T08:00:00"},  # no zone
+                  {"type": "position", "lon": 118.7, "lat": 32.0, "ts": 4102444800}):  # 2100: the future
         await ws.send(json.dumps(frame))
         reply = await recv(ws)
-        assert reply["type"] == "error" and reply["code"] == "bad_frame", (frame, reply)
+        assert reply["type"] == "error" and reply["code"] in ("bad_frame", "invalid_input"), (frame, reply)
     assert await rds.geopos(keys.POSITIONS, wid) == [None]  # refused frames stored nothing
     await ws.send(json.dumps({"type": "position", "lon": 118.7123, "lat": 32.0123, "crs": "wgs84"}))
     for _ in range(50):

@@ -5,6 +5,7 @@ Every frame is one JSON object with a "type" (docs/realtime.md has the whole pro
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -47,9 +48,9 @@ class PositionFrame(_Frame):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     crs: Crs = Crs.wgs84
-    ts: float | None = Field(None, gt=0, description="unix seconds of the fix; now if absent")
+    ts: datetime | None = Field(None, description="time of the fix (ISO 8601 with zone, or unix s); now if absent")
 
-    @field_validator("lon", "lat", "ts")
+    @field_validator("lon", "lat")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):

@@ -21,7 +21,8 @@ from command.security import Principal, read_token
 from command.settings import Settings
 from command.stream import parse_id
 from command.stream_scope import resolve_scope
-from geo.coords import to_wgs84
+from command.workers import PositionIn
+from command.workers import report_position as report_position_service
 from web import ws_frames
 from web.hub import Hub
 from web.ws_client import Client
@@ -70,14 +71,11 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> Principal |
 
 
 async def report_position(websocket: WebSocket, principal: Principal, frame: PositionFrame) -> None:
-    """A worker's position frame → dispatch.presence (WGS-84 inside; GCJ-02/BD-09 converted here)."""
-    if principal.role != "worker" or principal.worker_id is None:
-        raise FrameError("forbidden", "only grid workers report positions")
-    from dispatch.presence import report_positions  # imported here: the dispatch core lands separately
-
-    lon, lat = to_wgs84(frame.lon, frame.lat, frame.crs)
-    await report_positions(websocket.app.state.redis, worker_id=principal.worker_id,
-                           positions=[(lon, lat, frame.ts)])
+    """A worker's position frame: the same service as POST /api/v1/workers/me/position (command.workers)."""
+    state = websocket.app.state
+    position = PositionIn(lon=frame.lon, lat=frame.lat, crs=frame.crs.value, ts=frame.ts)
+    await report_position_service(state.sessionmaker, state.redis, principal=principal, positions=[position],
+                                  now=time.time())
 
 
 class Connection:

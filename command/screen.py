@@ -7,13 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.errors import Forbidden
 from command.models import Department
+from command.screen_board import watched_region
 from command.security import Principal
 from command.settings import Settings
 from geo.models import Region
 from geo.tiles import LEVEL_MIN_ZOOM
 
 SCREEN_ROLES = ("admin", "supervisor", "operator", "liaison")
-TILE_LAYERS = {"regions": "/tiles/regions/{z}/{x}/{y}.pbf"}
+TILE_LAYERS = {"regions": "/tiles/regions/{z}/{x}/{y}.pbf", "resources": "/tiles/resources/{z}/{x}/{y}.pbf"}
 
 
 async def _scope_code(session: AsyncSession, principal: Principal) -> str | None:
@@ -24,13 +25,18 @@ async def _scope_code(session: AsyncSession, principal: Principal) -> str | None
     return None
 
 
-async def screen_config(session: AsyncSession, *, principal: Principal, settings: Settings) -> dict:
-    """The caller's region (or the top of the tree for a caller without one) and its bounds in WGS-84.
+async def screen_config(session: AsyncSession, *, principal: Principal, settings: Settings,
+                        region: str | None = None) -> dict:
+    """The caller's region (or the top of the tree for a caller without one), or `region` within it (a district
+    centre putting one street on a screen), and its bounds in WGS-84.
 
     `bounds` is null while no regions are imported, so a screen can say so instead of failing."""
     if principal.role not in SCREEN_ROLES:
         raise Forbidden(f"role {principal.role!r} has no wall display")
-    code = await _scope_code(session, principal)
+    if region is not None:
+        code = (await watched_region(session, principal=principal, region=region)).code
+    else:
+        code = await _scope_code(session, principal)
     where = Region.code == code if code else Region.depth == select(func.min(Region.depth)).scalar_subquery()
     extent = func.ST_Extent(Region.geom)
     row = (await session.execute(select(func.ST_XMin(extent), func.ST_YMin(extent), func.ST_XMax(extent),

@@ -19,7 +19,7 @@ from command.models import Category, Incident, Order
 from command.scoping import array_contains, unrestricted
 from command.security import Principal
 from command.summaries import incident_summary, iso
-from geo.models import Region
+from geo.models import Region, ResourcePoint
 
 _I = IncidentStatus
 TERMINAL = (_I.closed.value, _I.merged.value, _I.cancelled.value)
@@ -172,3 +172,18 @@ async def categories(session: AsyncSession) -> list[dict[str, Any]]:
                                  .order_by(Category.group, Category.default_priority, Category.code))
     return [{"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "group": c.group,
              "default_priority": c.default_priority, "item_type": c.item_type} for c in rows]
+
+
+async def resources_geojson(session: AsyncSession, *, watched: Region | None,
+                            limit: int = 5000) -> dict[str, Any]:
+    """Emergency resource points inside the watched region as GeoJSON: a wall shows them at any zoom (the
+    `resources` vector tiles start at z12, closer than a district fits on a screen). Capped at `limit`."""
+    stmt = select(ResourcePoint.id, ResourcePoint.kind, ResourcePoint.name,
+                  func.ST_X(ResourcePoint.geom).label("lon"), func.ST_Y(ResourcePoint.geom).label("lat"))
+    if watched is not None:
+        stmt = stmt.where(func.ST_Intersects(ResourcePoint.geom, select(Region.geom).where(
+            Region.id == watched.id).scalar_subquery()))
+    rows = await session.execute(stmt.order_by(ResourcePoint.id).limit(limit))
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": r.id, "geometry": {"type": "Point", "coordinates": [r.lon, r.lat]},
+         "properties": {"id": r.id, "kind": r.kind, "name": r.name}} for r in rows]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.screen import screen_config
@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/v1/screen", tags=["screen"])
 
 @router.get("/config")
 async def config(
+    region: str | None = Query(None, min_length=1, max_length=64, description="a region within yours"),
     principal: Principal = Depends(current_principal),
     session: AsyncSession = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> dict:
-    return await screen_config(session, principal=principal, settings=settings)
+    return await screen_config(session, principal=principal, settings=settings, region=region)

@@ -4,6 +4,7 @@
                               counting down and the open queue sizes — everything a screen refetches after a
                               `reset` frame or a reconnect
   GET /api/v1/screen/figures  today's figures (total, per category, per region below) and the 24-hour trend
+  GET /api/v1/screen/resources  emergency resource points in the watched region, as GeoJSON
   GET /api/v1/categories      the active categories (public reference data: the resident page needs it too)
 """
 
@@ -60,6 +61,16 @@ async def get_figures(
     watched = await board.watched_region(session, principal=principal, region=region)
     figures = await board.today_figures(session, principal=principal, watched=watched, now=now, tz=settings.timezone)
     return {**figures, "trend": await board.hourly_trend(session, watched=watched, now=now, tz=settings.timezone)}
+
+
+@router.get("/screen/resources")
+async def get_resources(
+    region: str | None = REGION,
+    principal: Principal = Depends(Watcher),
+    session: AsyncSession = Depends(get_session),
+) -> dict:
+    watched = await board.watched_region(session, principal=principal, region=region)
+    return await board.resources_geojson(session, watched=watched)
 
 
 def _catalog_limit(request: Request) -> int:

@@ -15,7 +15,7 @@ export const LEVELS = [
   { level: "district", color: "#8fe9ff", width: [10, 2.6, 16, 5.0], minzoom: 0 },
 ];
 
-const STREET_FILLS = ["#123456", "#16304f", "#0f3a4a", "#1b2c4d", "#10324a", "#182f44"];
+const STREET_FILLS = ["#163a63", "#124545", "#2a2d5c", "#1b4330", "#3b2f4f", "#3a3524"];
 
 export function regionStyle(origin, config, { scale = 1 } = {}) {
   const sources = {

@@ -9,6 +9,7 @@ export class IncidentStore {
     this.items = new Map();
     this.listeners = new Set();
     this.held = null;  // events received while a snapshot loads
+    this.created = new Set();  // ids whose incident.created event was applied: an alarm is raised once
   }
 
   onChange(fn) { this.listeners.add(fn); return () => this.listeners.delete(fn); }
@@ -34,7 +35,9 @@ export class IncidentStore {
     let incident = null, previous = null, isNew = false;
     if (summary && summary.id != null) {
       previous = this.items.get(summary.id) || null;
-      isNew = !previous && event.kind === "incident.created";
+      // New to this page: its creation arrives live (or replayed after a reconnect or a snapshot), once.
+      isNew = event.kind === "incident.created" && !this.created.has(summary.id);
+      if (isNew) { this.created.add(summary.id); }
       incident = { ...(previous || {}), ...summary, updated_at: event.created_at || (previous && previous.updated_at) };
       this.items.set(incident.id, incident);
     }

@@ -1,6 +1,7 @@
-// Emergency resources (应急资源一张图) from the `resources` vector tiles: one symbol layer per kind, each
-// switchable. The icons are drawn on a canvas here (a coloured badge with one character), so the map needs no
-// sprite sheet and no glyph server.
+// Emergency resources (应急资源一张图): one symbol layer per kind, each switchable. The points come as GeoJSON
+// for the watched region (GET /api/v1/screen/resources), so they show at a whole district's zoom too (the
+// `resources` vector tiles start at z12). The icons are drawn on a canvas here (a coloured badge with one
+// character), so the map needs no sprite sheet and no glyph server.
 
 export const RESOURCE_KINDS = [
   { kind: "hospital", color: "#2fa4ff", glyph: "医", on: true },
@@ -33,22 +34,21 @@ function icon(color, glyph, size) {
   return { image: c.getImageData(0, 0, px, px), ratio };
 }
 
-export function addResourceLayers(map, config, { scale = 1, before = undefined, visible = null } = {}) {
-  const path = (config.tiles && config.tiles.resources) || "/tiles/resources/{z}/{x}/{y}.pbf";
-  map.addSource("resources", { type: "vector", tiles: [window.location.origin + path],
-    minzoom: 12, maxzoom: 16, bounds: config.bounds || [-180, -85, 180, 85] });
+export function addResourceLayers(map, { scale = 1, before = undefined, visible = null } = {}) {
+  map.addSource("resources", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
   const state = {};
   for (const r of RESOURCE_KINDS) {
     const { image, ratio } = icon(r.color, r.glyph, 22 * scale);
     map.addImage("res-" + r.kind, image, { pixelRatio: ratio });
     state[r.kind] = visible ? !!visible[r.kind] : r.on;
-    map.addLayer({ id: "res-" + r.kind, type: "symbol", source: "resources", "source-layer": "resources",
+    map.addLayer({ id: "res-" + r.kind, type: "symbol", source: "resources",
       filter: ["==", ["get", "kind"], r.kind],
       layout: { "icon-image": "res-" + r.kind, "icon-allow-overlap": true, "icon-ignore-placement": true,
-        "icon-size": ["interpolate", ["linear"], ["zoom"], 11, 0.6, 14, 0.9, 16, 1.1],
+        "icon-size": ["interpolate", ["linear"], ["zoom"], 11, 0.75, 14, 0.95, 16, 1.1],
         visibility: state[r.kind] ? "visible" : "none" } }, before);
   }
   return {
+    setData(geojson) { map.getSource("resources").setData(geojson); },
     set(kind, on) {
       state[kind] = !!on;
       map.setLayoutProperty("res-" + kind, "visibility", on ? "visible" : "none");

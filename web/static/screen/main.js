@@ -1,0 +1,169 @@
+// The wall display (/screen): the watched region's map with incidents, workers and resources; the live alarm list
+// with its sound; overdue and supervised items counting down; today's figures and charts. Live over /ws (resume
+// by last event id, `reset` → refetch); figures and deadlines also refetched on a timer.
+//
+// `?region=<code>` puts a region within the caller's on the screen (a district centre showing one street).
+import { $ } from "../app/dom.js";
+import { t } from "../app/i18n.js";
+import { get } from "../app/api.js";
+import { openSocket } from "../app/socket.js";
+import { IncidentStore } from "../app/store.js";
+import { loadCategories, setRegionNames } from "../app/catalog.js";
+import { createMap } from "../app/mapview.js";
+import { addIncidentLayer } from "../app/map/incidents.js";
+import { addWorkerLayer } from "../app/map/workers.js";
+import { addResourceLayers } from "../app/map/resources.js";
+import { createAlarm } from "../app/alarm.js";
+import { startTicker } from "../app/countdown.js";
+import { renderKpis } from "./kpi.js";
+import { createCharts } from "./charts.js";
+import { createAlarmPanel } from "./alarms.js";
+import { renderDeadlines } from "./deadlines.js";
+import { renderLegend, renderResourceToggles, renderWorkerInfo, savedResourceState } from "./maplegend.js";
+
+const auth = window.gridcmd.auth;
+const WORKER_POLL_MS = 5000;
+const BOARD_POLL_MS = 30000;
+const FIGURES_POLL_MS = 60000;
+// Everything is laid out for 1920 px wide and scaled with the viewport (screen.css does the same with rem).
+const SCALE = Math.max(0.6, window.innerWidth / 1920);
+
+function say(key) {
+  const status = $("#status");
+  status.textContent = t(key);
+  status.hidden = false;
+}
+
+function header() {
+  const who = auth.session() || {};
+  $("#user-name").textContent = who.username || "";
+  $("#logout").addEventListener("click", () => { auth.clear(); auth.toLogin(); });
+  const tick = () => {
+    $("#clock").textContent = new Date().toLocaleString(document.documentElement.lang, { hour12: false });
+  };
+  tick();
+  window.setInterval(tick, 1000);
+}
+
+function soundControls(alarm, panel) {
+  const enable = $("#sound-enable"), ack = $("#alarm-ack"), mute = $("#sound-mute");
+  enable.addEventListener("click", () => { alarm.enable(); });
+  ack.addEventListener("click", () => panel().acknowledge());
+  mute.addEventListener("click", () => alarm.setMuted(!alarm.state.muted));
+  return (state) => {
+    enable.hidden = state.enabled;
+    mute.setAttribute("aria-pressed", state.muted ? "true" : "false");
+    mute.textContent = t(state.muted ? "screen.unmute" : "screen.mute");
+  };
+}
+
+function debounce(fn, ms) {
+  let timer = null;
+  return () => { window.clearTimeout(timer); timer = window.setTimeout(fn, ms); };
+}
+
+async function boot() {
+  header();
+  startTicker();
+  const region = new URLSearchParams(window.location.search).get("region");
+  const query = region ? "?region=" + encodeURIComponent(region) : "";
+  const store = new IncidentStore();
+  let panel = null;
+  let showSound = () => {};
+  const alarm = createAlarm({ onChange: (s) => showSound(s) });
+  showSound = soundControls(alarm, () => panel);
+  showSound(alarm.state);
+
+  let config;
+  try {
+    [config] = await Promise.all([get("/api/v1/screen/config" + query), loadCategories()]);
+  } catch (e) {
+    say(e.status === 403 ? "screen.forbidden" : "login.error");
+    return;
+  }
+  if (config.region) { $("#region-name").textContent = config.region.name + " · "; }
+
+  let board = null;
+  async function snapshot() {
+    store.beginSnapshot();
+    board = await get("/api/v1/screen/board" + query);
+    setRegionNames(board.names);
+    store.finishSnapshot(board.incidents);
+    renderDeadlines(board.deadlines);
+    return board;
+  }
+
+  // The socket first, so no event falls between the snapshot and the stream (the store holds them meanwhile).
+  const refreshBoard = debounce(() => snapshot().catch(() => {}), 1500);
+  const refreshFigures = debounce(() => figures(), 3000);
+  store.beginSnapshot();
+  const liveState = $("#live-state");
+  openSocket({
+    region: config.region ? config.region.code : null,
+    onEvent: (event) => {
+      store.apply(event);
+      if (event.kind.startsWith("deadline.") || event.kind.startsWith("supervision.")) { refreshBoard(); }
+      if (event.kind === "incident.created" || event.kind.startsWith("incident.")) { refreshFigures(); }
+    },
+    onState: (state) => {
+      if (state === "open" || state === "closed" || state === "unauthorized") {
+        liveState.dataset.state = state;
+        liveState.textContent = t(state === "open" ? "common.live" : "common.reconnecting");
+      }
+      if (state === "reset") { snapshot().catch(() => {}); figures(); }
+    },
+  });
+  await snapshot();
+
+  const charts = createCharts(SCALE);
+  async function figures() {
+    try {
+      const f = await get("/api/v1/screen/figures" + query);
+      renderKpis(f, board ? board.counts : {});
+      charts.update(f, board ? board.names : {}, board ? board.region : null);
+    } catch (e) { /* the next poll tries again */ }
+  }
+  figures();
+  window.setInterval(figures, FIGURES_POLL_MS);
+  window.setInterval(refreshBoard, BOARD_POLL_MS);
+
+  if (!config.bounds) { say("screen.no_regions"); }
+  const { map, ready } = createMap($("#map"), config, { scale: SCALE, padding: 24 * SCALE, interactive: false });
+  window.gridcmd.map = map;  // for tests
+  await ready;
+  if (config.bounds) { $("#status").hidden = true; }
+  const resources = addResourceLayers(map, { scale: SCALE, visible: savedResourceState() });
+  get("/api/v1/screen/resources" + query).then((g) => resources.setData(g)).catch(() => {});
+  const workerLayer = addWorkerLayer(map, { scale: SCALE });
+  const incidents = addIncidentLayer(map, { scale: SCALE });
+  renderLegend();
+  renderResourceToggles(resources, SCALE);
+
+  panel = createAlarmPanel(store, { alarm, incidents, onPending: (n) => {
+    $("#alarm-pending").textContent = String(n);
+    $("#alarm-ack").disabled = n === 0;
+  } });
+  let drawQueued = false;
+  store.onChange(() => {
+    if (drawQueued) { return; }
+    drawQueued = true;
+    window.requestAnimationFrame(() => { drawQueued = false; incidents.set(store.list()); });
+  });
+  incidents.set(store.list());
+  panel.render();
+
+  async function pollWorkers() {
+    try {
+      const data = await get("/api/v1/workers" + query);
+      workerLayer.set(data.items);
+      renderWorkerInfo(data.items);
+    } catch (e) { /* keep the last positions; the next poll tries again */ }
+  }
+  pollWorkers();
+  window.setInterval(pollWorkers, WORKER_POLL_MS);
+  window.gridcmd.screen = { store, ready: true };
+}
+
+if (auth.require()) {
+  boot().catch((e) => { say("login.error"); console.error(e); });
+}

@@ -51,7 +51,9 @@ class Simulator:
         self.rng = np.random.default_rng(seed + 4_000)
         self.city = CityIndex(generate_city(seed))
         self.patrols = Patrols(self.city, self.rng)
-        crew = people.workers(self.city, seed)[:workers]  # a smaller crew for small machines and tests
+        crew = people.workers(self.city, seed)
+        if workers is not None and workers < len(crew):  # a smaller crew, spread over the city
+            crew = [crew[round(i * len(crew) / workers)] for i in range(workers)]
         self.walkers: list[Walker] = self.patrols.walkers(crew, people.DEMO_PASSWORD)
         self.operator = Login("operator", people.DEMO_PASSWORD)
         self.responders = Responders(self)

@@ -60,6 +60,7 @@ def judge(result: dict) -> dict:
 
 # Phase → the path of its operation count: CPU per operation does not depend on how busy the machine was.
 OPS = {"assign": "assign.count", "locate_http": "locate.http.count", "e2e": "e2e.accepted_201",
+       "e2e_light": "e2e_light.accepted_201",
        "positions": "positions.frames_sent"}
 
 
@@ -113,6 +114,8 @@ def human(result: dict) -> str:
         ("alert POST", "e2e.post", None),
         ("alert → worker", "e2e.to_worker", None),
         ("alert → display", "e2e.to_display", None),
+        ("alert → worker (light load)", "e2e_light.to_worker", None),
+        ("alert → display (light load)", "e2e_light.to_display", None),
     ]
     lines.append(f"{'':28s} {'per s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'floor/s':>10s} {'ratio':>6s}")
     for label, path, floor_path in rows:

@@ -226,6 +226,11 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
                 urls, admin, workers=sock_ids, positions=pos, worker_rx=worker_rx, display_rx=display_rx,
                 worker_district=district, rate=rate, seconds=e2e_secs, clients=256))
             result["e2e_check"] = await _guard(result, "e2e_check", _check_bookings(engine, redis))
+            # The same path well below saturation: the latency an alert sees when the system keeps up.
+            light = max(5.0, rate / 50)
+            result["e2e_light"] = await _guard(result, "e2e_light", phase_e2e.run(
+                urls, admin, workers=sock_ids, positions=pos, worker_rx=worker_rx, display_rx=display_rx,
+                worker_district=district, rate=light, seconds=min(15.0, e2e_secs), clients=64))
         if "positions" in only:
             senders = {wid: worker_rx[wid] for wid in sock_ids[: scale.position_clients]}
             total = int(30_000 * (args.seconds or scale.seconds))

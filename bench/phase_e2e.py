@@ -48,7 +48,7 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
     sent: dict[int, tuple[float, int, int | None]] = {}  # incident id → (t_send, target worker, assigned worker)
     statuses: dict[int, int] = {}
     retries = [0]
-    run_id = f"bench-{int(time.time())}"
+    run_id = f"bench-{time.time_ns()}"
     rng = np.random.default_rng(11)
     jitter = rng.uniform(-JITTER_DEG, JITTER_DEG, (total, 2))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)

@@ -22,22 +22,28 @@ from tests.helpers import app_client, login
 MVT = "application/vnd.mapbox-vector-tile"
 
 
-@pytest.fixture
-async def city(clean_db):
-    """The sample regions, two resource points and a worker account, committed; emptied again afterwards."""
-    async with make_sessionmaker(clean_db)() as s, s.begin():
+_RESET = text("TRUNCATE regions, resource_points, users RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(scope="module")
+async def city(engine):
+    """The sample regions, two resource points and a worker account, committed once for this module (the tests
+    only read); emptied again afterwards."""
+    async with engine.begin() as conn:
+        await conn.execute(_RESET)
+    async with make_sessionmaker(engine)() as s, s.begin():
         await import_regions(s, collection=sample())
         await create_user(s, username="wang", password="secret-pw", role="worker")
         await s.execute(text("INSERT INTO resource_points (kind, name, region_code, geom) VALUES "
                              "('hydrant', '消火栓1', 'G1', ST_SetSRID(ST_MakePoint(118.705, 32.005), 4326)), "
                              "('aed', 'AED 1', 'C3', ST_SetSRID(ST_MakePoint(118.735, 32.015), 4326))"))
-    yield clean_db
-    async with clean_db.begin() as conn:
-        await conn.execute(text("TRUNCATE regions, resource_points, users RESTART IDENTITY CASCADE"))
+    yield engine
+    async with engine.begin() as conn:
+        await conn.execute(_RESET)
 
 
-@pytest.fixture
-async def client(city, settings, redis):
+@pytest.fixture(scope="module")
+async def client(city, settings):
     async with app_client(settings) as c:
         c.headers.update(await login(c, "wang", "secret-pw"))
         yield c

@@ -45,8 +45,12 @@ async function start(session) {
   const outbox = await createOutbox({
     user: session.username,
     onChange: (list) => { pendingCount = list.length; drawNet(); },
-    onSent: (action) => { toast(t("dept.sent_" + action.kind)); refresh(); },
-    onRefused: (action, err) => { toast(t("dept.refused", { why: err.message })); refresh(); },
+    // After an action the panel is drawn again (new state, new timeline entry, forms emptied).
+    onSent: (action) => { toast(t("dept.sent_" + action.kind)); refresh({ redraw: true }).catch(() => {}); },
+    onRefused: (action, err) => {
+      toast(t("dept.refused", { why: err.message }));
+      refresh({ redraw: true }).catch(() => {});
+    },
   });
 
   function drawNet() {
@@ -72,10 +76,13 @@ async function start(session) {
   function pick(id) {
     selectedId = id;
     draw();
-    renderPanel($("panel"), orders.find((o) => o.id === id), { act, toast });
+    const order = orders.find((o) => o.id === id);
+    renderPanel($("panel"), order, { act, toast });
+    $("panel").dataset.status = order ? order.status : "";
+    $("panel").scrollTop = 0;
   }
 
-  async function refresh() {
+  async function refresh({ redraw = false } = {}) {
     const data = await get("/api/v1/dept/orders?limit=200");
     orders = data.orders;
     const fresh = orders.filter((o) => filterOf(o.status) === "todo" && known && !known.has(o.id));
@@ -86,7 +93,7 @@ async function start(session) {
     known = new Set(orders.map((o) => o.id));
     draw();
     const selected = orders.find((o) => o.id === selectedId);
-    if (selected && selected.status !== $("panel").dataset.status) {
+    if (selected && (redraw || selected.status !== $("panel").dataset.status)) {
       renderPanel($("panel"), selected, { act, toast });
       $("panel").dataset.status = selected.status;
     }

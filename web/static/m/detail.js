@@ -59,7 +59,7 @@ function workForm(order, state, act, toast) {
   const finalNote = textArea("resolve", t("m.resolve_placeholder"), true);
   const finalPhotos = photoField({ t, max: 3, onError: (k) => toast(t(k)) });
   return [
-    state.arrived ? h("p", { class: "tag" }, t("m.arrived")) : h("button", { type: "button",
+    state.arrived ? h("p", { class: "tag arrived-banner" }, t("m.arrived")) : h("button", { type: "button",
       class: "btn btn-primary btn-block", id: "arrive", onclick: () => act("arrive", order, {}) }, t("m.arrive")),
     section(t("m.progress"), h("form", { class: "stack", id: "note-form", onsubmit: (ev) => {
       ev.preventDefault();

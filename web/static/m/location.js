@@ -41,6 +41,7 @@ export function createTracker({ socket, onFix = () => {}, onError = () => {} }) 
     if (socket && socket.send({ type: "position", lon: fix.lon, lat: fix.lat, crs: "wgs84", ts: fix.ts })) { return; }
     buffer.push({ lon: fix.lon, lat: fix.lat, crs: "wgs84", ts: new Date(fix.ts * 1000).toISOString() });
     if (buffer.length > MAX_BUFFER) { buffer = buffer.slice(-MAX_BUFFER); }
+    if (buffer.length === 1) { window.setTimeout(flushBuffer, 2000); }  // the first fix should not wait 15 s
   }
 
   function onPosition(pos) {
@@ -67,6 +68,8 @@ export function createTracker({ socket, onFix = () => {}, onError = () => {} }) 
       window.clearInterval(keepalive);
       flushBuffer();
     },
+    // The socket (re)connected: tell the server where we are now rather than at the next move.
+    resend() { if (current && watchId !== null) { report({ ...current, ts: Date.now() / 1000 }, true); } },
     get current() { return current; },
     get active() { return watchId !== null; },
     flush: flushBuffer,

@@ -93,7 +93,8 @@ async function start(session) {
     onEvent: (event) => orders.apply(event),
     onState: (state) => {
       if (state === "open" || state === "closed") { socketState = state === "open" ? "online" : "connecting"; }
-      if (state === "subscribed") { orders.refresh().catch(() => {}); outbox.flush(); }
+      if (state === "subscribed" || state === "reset") { orders.refresh().catch(() => {}); outbox.flush(); }
+      if (state === "subscribed") { tracker.resend(); }
       if (state === "unauthorized") { onUnauthorizedNow(); }
       drawNet();
     },

@@ -69,6 +69,8 @@ export function renderIncoming(root, order, { act, open, later }) {
         onclick: () => act("accept", order) }, t("m.accept")),
       h("button", { type: "button", class: "btn btn-big", onclick: () => open(order.id, "decline") },
         t("m.decline"))),
-    h("button", { type: "button", class: "btn btn-ghost btn-block", onclick: later }, t("m.silence"))));
+    h("div", { class: "sheet-actions" },
+      h("button", { type: "button", class: "btn btn-ghost", onclick: () => open(order.id) }, t("m.details")),
+      h("button", { type: "button", class: "btn btn-ghost", onclick: later }, t("m.silence")))));
   root.hidden = false;
 }

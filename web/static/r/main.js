@@ -124,7 +124,7 @@ function showDone(done) {
     h("p", null, t("r.keep_link")),
     h("p", { class: "r-link" }, h("a", { href: done.tracking_url, id: "track-link" }, full)),
     h("div", { class: "r-row" },
-      h("a", { class: "r-btn r-primary", href: done.tracking_url }, t("r.see_progress")),
+      h("a", { class: "r-btn r-primary", href: done.tracking_url, id: "see-progress" }, t("r.see_progress")),
       h("button", { type: "button", class: "r-btn", onclick: (ev) => {
         (navigator.clipboard ? navigator.clipboard.writeText(full) : Promise.reject())
           .then(() => { ev.target.textContent = t("r.copied"); })

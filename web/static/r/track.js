@@ -1,7 +1,7 @@
 // The tracking page (/r/t/<public id>?k=<token>): the status and its steps, refreshed every 30 s, and the rating
 // once the request is resolved. The server shows nothing private; what the resident wrote comes from this device.
 
-import { t, label, fmtTime } from "/static/app/i18n.js";
+import { t, fmtTime } from "/static/app/i18n.js";
 import { api, ApiError } from "/static/app/api.js";
 import { h, fill } from "/static/app/dom.js";
 import { categoryName, loadCategories } from "/static/app/catalog.js";
@@ -24,13 +24,28 @@ const path = `/api/v1/track/${encodeURIComponent(publicId)}`;
 const langLink = document.getElementById("lang-link");
 langLink.href = "?" + new URLSearchParams({ k: token, lang: new URLSearchParams(langLink.search).get("lang") });
 
+// A resident reads steps, not the centre's internal states ("needs attention" is still "received" to them).
+function wording(status) {
+  const step = STEPS.find(([, states]) => states.includes(status));
+  return step ? t(step[0]) : t("r.state_" + status);
+}
+
 function stepper(status) {
   const at = STEPS.findIndex(([, states]) => states.includes(status));
   return h("ol", { class: "r-steps" }, STEPS.map(([key], i) => h("li", {
     class: i < at ? "done" : i === at ? "now" : "" }, t(key))));
 }
 
-function ratingForm(view) {
+// Newest first, one line per step reached (internal moves within a step are not the resident's business).
+function history(timeline) {
+  const out = [];
+  for (const s of timeline) {
+    if (!out.length || wording(out[out.length - 1].status) !== wording(s.status)) { out.push(s); }
+  }
+  return out.reverse();
+}
+
+function ratingForm() {
   const comment = h("textarea", { rows: 3, maxlength: 1000, placeholder: t("r.rate_comment"), id: "rate-comment" });
   const error = h("p", { class: "r-error", role: "alert", hidden: true });
   const send = async (rating) => {
@@ -56,18 +71,18 @@ function render(view) {
   fill(root,
     h("section", { class: "r-card" },
       h("p", { class: "r-cat" }, categoryName(view.category.code) || view.category.name_zh),
-      h("p", { class: "r-status status-" + view.status, id: "status" }, label("status", view.status)),
+      h("p", { class: "r-status status-" + view.status, id: "status" }, wording(view.status)),
       stepper(view.status),
       h("p", { class: "r-hint" }, t("r.filed_at", { at: fmtTime(view.created_at) }),
         view.resolved_at ? " · " + t("r.resolved_at", { at: fmtTime(view.resolved_at) }) : "")),
     mine ? h("section", { class: "r-card" }, h("h2", null, t("r.you_wrote")),
       h("p", { class: "r-mine-desc", id: "my-description" }, mine.description)) : null,
-    view.can_rate ? ratingForm(view) : null,
+    view.can_rate ? ratingForm() : null,
     view.rating ? h("section", { class: "r-card", id: "rated" }, h("h2", null, t("r.rated")),
       h("p", { class: "r-rated r-rate-" + view.rating }, t("rating." + view.rating))) : null,
     h("section", { class: "r-card" }, h("h2", null, t("r.history")),
-      h("ol", { class: "r-history" }, view.timeline.slice().reverse().map((s) => h("li", null,
-        h("time", null, fmtTime(s.at)), " ", label("status", s.status)))))));
+      h("ol", { class: "r-history" }, history(view.timeline).map((s) => h("li", null,
+        h("time", null, fmtTime(s.at)), " ", wording(s.status))))));
 }
 
 let timer = null;

@@ -35,8 +35,9 @@ async def _load(settings: Settings, seed: int) -> None:
 
 
 def _banner(base: str) -> str:
-    pages = [("指挥大屏 wall display", "/screen"), ("值班台 console", "/console"), ("网格员 worker app", "/worker"),
-             ("群众上报 resident page", "/resident"), ("API docs", "/docs")]
+    pages = [("指挥大屏 wall display", "/screen"), ("值班台 operator console", "/console"),
+             ("网格员 worker app (phone)", "/m"), ("部门联络员 liaison console", "/dept"),
+             ("群众上报 resident page", "/r"), ("API docs", "/docs")]
     lines = ["", "gridcmd demo is running:"]
     lines += [f"  {base + path:<34} {label}" for label, path in pages]
     lines += ["", f"Logins (password {DEMO_PASSWORD} for all):",

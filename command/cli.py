@@ -129,4 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run through the importable module, where the commands register themselves (not this __main__ copy).
+    from command.cli import main as _main
+
+    sys.exit(_main())

@@ -66,7 +66,9 @@ async def list_incidents(session: AsyncSession, *, principal: Principal, status:
 
 def event_dict(e: Event) -> dict[str, Any]:
     return {"id": e.id, "kind": e.kind, "actor": e.actor, "order_id": e.order_id, "from_state": e.from_state,
-            "to_state": e.to_state, "reason": e.reason, "created_at": iso(e.created_at)}
+            "to_state": e.to_state, "reason": e.reason, "created_at": iso(e.created_at),
+            # upload ids of the photos an event carries (notes, feedback, a report's photos) for the timelines
+            "photos": list((e.payload or {}).get("photos") or [])}
 
 
 async def visible_incident(session: AsyncSession, *, principal: Principal, incident_id: int) -> Incident:

@@ -107,6 +107,8 @@ async def test_liaison_signs_for_notes_progress_and_asks_for_more_time(served, b
     timeline = page.locator("#panel .timeline")
     await until(lambda: _contains(timeline, "申请延期"), what="the request on the panel's timeline")
     assert "进展反馈" in await timeline.inner_text() and "预计下午到场" in await timeline.inner_text()
+    # The note's photo is on the timeline, fetched with the token (an <img src> could not send it).
+    await page.locator("#panel .timeline .stored-photo[src^='blob:']").wait_for(state="attached")
     await page.click("[data-filter=doing]")
     await page.locator(f".d-row[data-order='{oid}']").wait_for()
     await page.evaluate("document.getElementById('panel').scrollTop = 0")

@@ -74,3 +74,18 @@ export function photoField({ t, max = 3, onError = () => {} }) {
     clear() { items.forEach((i) => URL.revokeObjectURL(i.url)); items.length = 0; draw(); },
   };
 }
+
+// A stored photo in a timeline. GET /api/v1/uploads/{id} wants the bearer token, which an <img src> cannot
+// send, so the bytes are fetched and shown through a blob: URL; a tap opens it full size.
+export function storedPhoto(uploadId, alt) {
+  const img = h("img", { class: "stored-photo", alt });
+  const token = window.gridcmd.auth.token();
+  fetch("/api/v1/uploads/" + encodeURIComponent(uploadId), { headers: { Authorization: "Bearer " + token } })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
+    .then((blob) => {
+      img.src = URL.createObjectURL(blob);
+      img.addEventListener("click", () => img.classList.toggle("zoomed"));
+    })
+    .catch(() => { img.classList.add("missing"); });
+  return img;
+}

@@ -5,7 +5,7 @@ import { h, fill } from "/static/app/dom.js";
 import { t, label, fmtTime } from "/static/app/i18n.js";
 import { get } from "/static/app/api.js";
 import { categoryName } from "/static/app/catalog.js";
-import { photoField } from "/static/app/photos.js";
+import { photoField, storedPhoto } from "/static/app/photos.js";
 import { countdown } from "/static/app/countdown.js";
 import { filterOf } from "./list.js";
 
@@ -27,7 +27,9 @@ function timeline(incidentId) {
   get(`/api/v1/incidents/${incidentId}`).then((d) => fill(list, (d.events || []).slice().reverse().map((e) =>
     h("li", null, h("time", null, fmtTime(e.created_at)), " ", h("strong", null, label("event", e.kind)),
       e.actor ? h("span", { class: "actor" }, " · " + e.actor) : null,
-      e.reason ? h("div", { class: "reason" }, e.reason) : null))))
+      e.reason ? h("div", { class: "reason" }, e.reason) : null,
+      (e.photos || []).length ? h("div", { class: "timeline-photos" },
+        e.photos.map((id, i) => storedPhoto(id, t("photo.alt", { n: i + 1 })))) : null))))
     .catch(() => fill(list, h("li", { class: "hint" }, t("common.offline_data"))));
   return list;
 }

@@ -1,6 +1,7 @@
-"""The closed loop's background job: adopt deadlines, fire them, plan patrol visits, deliver 12345
-reports. Run by `gridcmd scheduler` (any number of processes) and, if `run_jobs_in_web`, inside each
-web process. Every step is its own transaction; its events are published after the commit."""
+"""The closed loop's background job: adopt deadlines, fire them, plan patrol visits (and, as hourly
+housekeeping, forget old Idempotency-Keys), deliver 12345 reports. Run by `gridcmd scheduler` (any number of
+processes) and, if `run_jobs_in_web`, inside each web process. Every step is its own transaction; its events
+are published after the commit."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from command import deadlines, events, outbox, patrol, scheduler
+from command import deadlines, events, outbox, patrol, request_keys, scheduler
 from command.moves import utcnow
 from command.settings import Settings
 
@@ -32,6 +33,7 @@ class TickResult:
     overdue: int = 0
     supervision: int = 0
     planned_visits: int = 0
+    pruned_keys: int = 0
     delivered: int = 0
     delivery_failures: int = 0
 
@@ -62,6 +64,7 @@ async def tick(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession
         async with sessionmaker() as session:
             today = utcnow().astimezone(tz).date()
             result.planned_visits = await patrol.plan_visits(session, start=today, end=today + timedelta(days=7))
+            result.pruned_keys = await request_keys.prune_keys(session, older_than=request_keys.KEEP)
             await _finish(session, redis)
     sent = await outbox.deliver_due(sessionmaker, http, settings, limit=settings.scheduler_batch)
     result.delivered, result.delivery_failures = sent.ok, sent.failed

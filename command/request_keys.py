@@ -20,6 +20,8 @@ from command.models import RequestKey
 from command.moves import utcnow
 
 KEY = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces (as for alert intake)
+# How long a key is remembered (pruned hourly by command.jobs): far longer than a phone stays offline.
+KEEP = timedelta(days=7)
 
 
 class Replayed(Exception):  # a signal, not a failure

@@ -140,7 +140,7 @@ async def _is(engine, order_id: int, status: str) -> bool:
     return await order_status(engine, order_id) == status
 
 
-async def test_offline_accept_is_sent_once_and_a_lost_response_is_not_applied_twice(served, browser, engine) -> None:
+async def test_offline_accept_once_lost_response_once_decline_and_patrol_finding(served, browser, engine) -> None:
     ctx, rec, page, errors, op, (wid, lon, lat) = await sign_in_on_duty(browser, served, engine)
     incident = await alert_near(served, op, lon, lat, "路边井盖缺失")
     (oid,) = [o["id"] for o in incident["orders"] if o["worker_id"] == wid]
@@ -186,6 +186,17 @@ async def test_offline_accept_is_sent_once_and_a_lost_response_is_not_applied_tw
                      r=f"POST /api/v1/orders/{oid}/resolve")
     assert keys[0][0] == 1
     await until(lambda: _lacks(net, "待发送"), what="the outbox emptied")
+
+    # A decline, from the sheet, with one of the ready-made reasons.
+    other = await alert_near(served, op, lon, lat, "楼道堆放杂物")
+    (did,) = [o["id"] for o in other["orders"] if o["worker_id"] == wid]
+    await page.locator("#incoming").wait_for(state="visible", timeout=5000)
+    await page.click("#incoming >> text=拒单")
+    await page.click("#decline-form .chip >> nth=0")
+    await page.click("#decline-form button[type=submit]")
+    await until(lambda: _is(engine, did, "declined"), what="declined", served=served)
+    assert await sql(engine, "SELECT reason FROM events WHERE order_id = :i AND kind = 'order.declined'",
+                     i=did) == [("正在处理其他事件",)]
 
     # 巡查发现上报 with a photo, through the same outbox.
     await page.click("#tab-report")

@@ -10,7 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from command.db import make_sessionmaker
 from command.demo.people import DEMO_PASSWORD
+from command.request_keys import KEEP, prune_keys
 from geo.coords import from_wgs84
 from tests.browser_kit import png, worker_home
 from tests.conftest import make_test_settings
@@ -229,3 +231,13 @@ async def test_page_shells_manifest_and_service_worker(settings, redis) -> None:
         sw = await client.get("/m/sw.js")
         assert sw.headers["service-worker-allowed"] == "/m" and "__VERSION__" not in sw.text
         assert '"/static/m/main.js"' in sw.text and "/api/" not in sw.text.split("const CACHE")[0]
+
+
+async def test_old_keys_are_forgotten_recent_ones_kept(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("INSERT INTO request_keys (scope, key, request, created_at) VALUES "
+                                "('u1', 'old', 'POST /x', now() - interval '8 days'), "
+                                "('u1', 'new', 'POST /x', now() - interval '6 days')"))
+    async with make_sessionmaker(engine)() as s, s.begin():
+        assert await prune_keys(s, older_than=KEEP) == 1
+    assert await count(engine, "SELECT count(*) FROM request_keys WHERE scope = 'u1' AND key IN ('old', 'new')") == 1

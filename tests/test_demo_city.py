@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from functools import cache
 
 import pytest
 import shapely
@@ -15,9 +16,14 @@ from command.demo.city import generate_city
 TOL = 1e-9  # relative area tolerance for "covers exactly"
 
 
+@cache
+def city_of(seed: int) -> dict:
+    return generate_city(seed)
+
+
 @pytest.fixture(scope="module")
 def city() -> dict:
-    return generate_city(7)
+    return city_of(7)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +109,7 @@ def test_enclave_is_a_hole_of_the_other_street(regions: dict) -> None:
 def test_deterministic_per_seed(city: dict) -> None:
     again = generate_city(7)
     assert json.dumps(again, sort_keys=True) == json.dumps(city, sort_keys=True)
-    other = generate_city(8)
+    other = city_of(1)
     assert json.dumps(other["features"][0]["geometry"]) != json.dumps(city["features"][0]["geometry"])
 
 
@@ -114,9 +120,9 @@ def test_names_are_believable(regions: dict) -> None:
     assert names["microgrid"].endswith("微网格")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_other_seeds_also_valid(seed: int) -> None:
-    fc = generate_city(seed)
+    fc = city_of(seed)
     assert Counter(f["properties"]["level"] for f in fc["features"])["microgrid"] == 1500
     geoms = [shape(f["geometry"]) for f in fc["features"]]
     assert all(g.is_valid for g in geoms)

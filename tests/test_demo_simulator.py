@@ -30,7 +30,7 @@ async def _serve(settings):
 
 
 async def test_simulator_survives_a_restarting_server_and_stops_cleanly(demo_db, settings) -> None:  # noqa: F811
-    sim = Simulator(settings, base_url=BASE, seed=7, rate=4.0, workers=8)
+    sim = Simulator(settings, base_url=BASE, seed=7, rate=4.0, workers=6)
     sim.step_s = 0.25
     run = asyncio.create_task(sim.run(handle_signals=False))
     proc = None
@@ -39,7 +39,7 @@ async def test_simulator_survives_a_restarting_server_and_stops_cleanly(demo_db,
         assert sim.stats["logins"] == 0
 
         proc = await _serve(settings)
-        await _until(lambda: sim.stats["logins"] >= 3 and sim.stats["alerts"] >= 1, 40, "logins and alerts")
+        await _until(lambda: sim.stats["logins"] >= 2 and sim.stats["alerts"] >= 1, 40, "logins and alerts")
         assert sim.api.down_since is None
 
         await asyncio.to_thread(stop, proc)
@@ -47,35 +47,36 @@ async def test_simulator_survives_a_restarting_server_and_stops_cleanly(demo_db,
         alerts_before = sim.stats["alerts"]
 
         proc = await _serve(settings)
-        await _until(lambda: sim.stats["logins"] == 8 and sim.stats["alerts"] > alerts_before
+        await _until(lambda: sim.stats["logins"] == 6 and sim.stats["alerts"] > alerts_before
                      and sim.stats["positions"] > 0, 40, "carrying on after the restart")
         assert sim.api.down_since is None and sim.api.errors > 0
+        sim.stop.set()
+        assert await asyncio.wait_for(run, 15) == 0
+        assert not sim._inflight and sim.api.http.is_closed
+
+        await _missing_routes_are_skipped_and_logins_retried()
     finally:
         sim.stop.set()
-        code = await asyncio.wait_for(run, 15)
+        await asyncio.wait_for(asyncio.gather(run, return_exceptions=True), 15)
         if proc is not None:
             await asyncio.to_thread(stop, proc)
-    assert code == 0
-    assert not sim._inflight and sim.api.http.is_closed
 
 
-async def test_a_missing_route_is_skipped_not_hammered(demo_db, settings) -> None:  # noqa: F811
-    proc = await _serve(settings)
+async def _missing_routes_are_skipped_and_logins_retried() -> None:
     stopping = asyncio.Event()
     api = Api(BASE, stopping)
     try:
         who = Login("operator", "demo1234")
-        first = await api.call(who, "GET", "/api/v1/no-such-route")
-        assert first is None and not api.available("/api/v1/no-such-route")
+        assert await api.call(who, "GET", "/api/v1/no-such-route") is None
+        assert not api.available("/api/v1/no-such-route")  # skipped for a while, not hammered
         # A domain 404 (a real route, an unknown thing) is an answer, not a missing route.
         answer = await api.call(who, "GET", "/api/v1/orders/999999999")
         assert answer is not None and answer.status_code == 404
-        wrong = Login("operator", "not-the-password")
-        login = asyncio.create_task(api.login(wrong))
+        login = asyncio.create_task(api.login(Login("operator", "not-the-password")))
         await asyncio.sleep(0.5)
         assert not login.done()  # keeps trying (the demo may still be loading) until stopped
         stopping.set()
         await asyncio.wait_for(asyncio.gather(login, return_exceptions=True), 5)
+        assert login.done()
     finally:
         await api.aclose()
-        await asyncio.to_thread(stop, proc)

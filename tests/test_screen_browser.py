@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.async_api import Page, async_playwright
-from redis.asyncio import Redis
 
 from command.demo.people import DEMO_PASSWORD
 from command.demo.simulator import Simulator
@@ -29,9 +28,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 async def server(demo_db, settings):  # noqa: F811
-    client = Redis.from_url(settings.redis_url)
-    await client.flushdb()  # no live state (positions, presence) left from other tests in the picture
-    await client.aclose()
     proc = start_server(PORT, server_env(settings))
     try:
         await asyncio.to_thread(wait_ready, PORT, proc=proc)

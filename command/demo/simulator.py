@@ -37,6 +37,7 @@ POSITION_ROUTE = "/api/v1/workers/me/position"
 ALERT_ROUTE = "/api/v1/alerts"
 BATCH = 4  # positions per post: one post per worker every BATCH steps
 LOGIN_CONCURRENCY = 2
+MAX_ALERTS_IN_FLIGHT = 8  # a slow server slows the alerts down instead of piling them up
 
 
 class Simulator:
@@ -155,11 +156,20 @@ class Simulator:
     async def alerts(self) -> None:
         if self.rate <= 0:
             return
+        gate = asyncio.Semaphore(MAX_ALERTS_IN_FLIGHT)
         while True:
             await self._pause(float(self.rng.exponential(1 / self.rate)))
-            await self._raise_one()
+            # Reports arrive on their own clock, not when the server has answered the previous one.
+            await gate.acquire()
+            task = asyncio.create_task(self._raise_one())
+            self._inflight.add(task)
+            task.add_done_callback(lambda t: (self._inflight.discard(t), gate.release()))
 
     async def _raise_one(self) -> None:
+        with contextlib.suppress(Stopped):
+            await self._report_alert()
+
+    async def _report_alert(self) -> None:
         code = alert_texts.pick_category(self.rng)
         category = CATEGORY_BY_CODE[code]
         channel = self._channel(category.group, code)

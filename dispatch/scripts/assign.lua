@@ -70,20 +70,32 @@ for _, p in ipairs(pref) do
   if eligible(p[1]) then take(p[1], p[2]) end
 end
 
--- Then everyone within the radius, nearest first; widen the scan only while it keeps coming back full.
-local count = math.max(16, need * 8)
-local seen_n = 0
+-- Then everyone within the radius, nearest first. GEOSEARCH sorts every member inside the circle whatever COUNT
+-- says, and a 3 km circle in a city holds over a thousand workers: start small and widen (x4) only while the
+-- circle holds too few eligible workers. Members of a circle are exactly the nearest ones, so the outcome is that
+-- of one search at the full radius. Within a circle, the scan widens while it keeps coming back full.
+local judged = {}
+local r = math.min(radius, 250)
 while got < need do
-  local hits = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', lon, lat, 'BYRADIUS', radius, 'm',
-                          'ASC', 'COUNT', count, 'WITHDIST')
-  for i = seen_n + 1, #hits do
-    if got >= need then break end
-    local id = hits[i][1]
-    if not skip[id] and eligible(id) then take(id, hits[i][2]) end
+  local count = math.max(16, need * 8)
+  local seen_n = 0
+  while got < need do
+    local hits = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', lon, lat, 'BYRADIUS', r, 'm',
+                            'ASC', 'COUNT', count, 'WITHDIST')
+    for i = seen_n + 1, #hits do
+      if got >= need then break end
+      local id = hits[i][1]
+      if not judged[id] then
+        judged[id] = true
+        if not skip[id] and eligible(id) then take(id, hits[i][2]) end
+      end
+    end
+    if #hits < count then break end
+    seen_n = #hits
+    count = count * 4
   end
-  if #hits < count then break end
-  seen_n = #hits
-  count = count * 4
+  if r >= radius then break end
+  r = math.min(radius, r * 4)
 end
 
 if got > 0 then

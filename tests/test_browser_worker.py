@@ -67,7 +67,11 @@ async def sign_in_on_duty(browser: Pages, served: Served, engine, *, shots: bool
         items = (await api(served.base, "GET", "/api/v1/workers", op)).json()["items"]
         return any(w["id"] == wid and w["present"] and w["lon"] is not None for w in items)
 
-    await until(present, what="the worker's position on the server", served=served)
+    try:
+        await until(present, what="the worker's position on the server", served=served)
+    except AssertionError as exc:  # say what the phone thought, for a failure under load
+        raise AssertionError(f"{exc}\nphone: gps={await page.inner_text('#gps')!r} "
+                             f"net={await page.inner_text('#net')!r} errors={errors}") from None
     return ctx, rec, page, errors, op, (wid, lon, lat)
 
 
@@ -118,7 +122,7 @@ async def test_worker_receives_accepts_arrives_and_resolves_with_a_photo(served,
     await page.set_input_files("#resolve-form input[type=file]",
                                files=[{"name": "scene.png", "mimeType": "image/png", "buffer": png(640, 480)}])
     await page.locator("#resolve-form .photo-thumb img").wait_for()
-    await page.locator("#resolve-form").scroll_into_view_if_needed()
+    await page.evaluate("document.querySelector('.arrived-banner').scrollIntoView({block: 'start'})")
     await shot(page, "m-order")
     await page.click("#resolve")
     await until(lambda: _is(engine, oid, "done"), what="order done", served=served)

@@ -84,7 +84,9 @@ async function start(session) {
       orders.refresh().catch(() => {});
     },
     onRefused: (action, err) => {
-      toast(t("m.refused", { what: t("m.action_" + action.kind), why: err.message }));
+      // 409/404: the order moved on meanwhile (timed out, withdrawn, given to someone else).
+      const why = err.status === 409 || err.status === 404 ? t("m.order_moved_on") : err.message;
+      toast(t("m.refused", { what: t("m.action_" + action.kind), why }));
       orders.refresh().catch(() => {});
     },
   });
@@ -110,6 +112,7 @@ async function start(session) {
     const el = $("net");
     const state = navigator.onLine ? socketState : "offline";
     el.dataset.state = state;
+    el.hidden = false;  // shown once signed in (before that there is no connection to speak of)
     el.textContent = t("m.net_" + state) + (pending.length ? " · " + t("m.waiting_send", { n: pending.length }) : "");
   }
   window.addEventListener("online", drawNet);

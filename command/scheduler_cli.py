@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from redis.asyncio import Redis
@@ -32,6 +33,7 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        print(f"gridcmd scheduler: running (pid {os.getpid()})", flush=True)
         try:
             await run(settings, make_sessionmaker(engine), redis, once=args.once, stop=stop)
         finally:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import httpx
 from geoalchemy2 import WKTElement
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from command.models import Category, Department, Incident, Order, User, Worker
@@ -91,6 +91,14 @@ async def build(session: AsyncSession) -> World:
     await session.flush()
     world.worker_id = worker.id
     return world
+
+
+async def truncate(engine: AsyncEngine) -> None:
+    """Empty every mutable table (what conftest's clean_db does, usable from a module-scoped fixture)."""
+    from tests.conftest import MUTABLE_TABLES
+
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
 
 
 @functools.cache

@@ -5,15 +5,10 @@ it stays overdue; each fired exactly once, also by two real scheduler processes 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,12 +23,19 @@ from command.deadlines import adopt, schedule_incident, schedule_order
 from command.loop_models import Deadline, DeadlineRule
 from command.models import Event
 from command.scheduler import fire_due
+from tests import loop_procs
 from tests import loop_world as w
 from tests.conftest import make_test_settings
-from tests.procs import ROOT, server_env
+from tests.procs import server_env
 
 TZ = ZoneInfo("Asia/Shanghai")
 PATH = ["D1", "D1S1", "D1S1C1", "D1S1C1G1"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _empty(engine: AsyncEngine) -> None:
+    """Start from empty tables (other modules commit rows); the session tests then roll back."""
+    await w.truncate(engine)
 
 
 def _pick(kind: str, *, category: str = "road", channel: str | None = "app", priority: int | None = 3,
@@ -149,30 +151,6 @@ async def test_met_deadlines_do_not_fire(session: AsyncSession) -> None:
     assert await _fired(session) == []
 
 
-def _scheduler(env: dict[str, str]) -> subprocess.Popen:
-    log = tempfile.NamedTemporaryFile(prefix="gridcmd-scheduler-", suffix=".log", delete=False)
-    cli = "import sys; from command.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.Popen([sys.executable, "-c", cli, "scheduler", "--interval", "0.2"],
-                            cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    proc.log_path = log.name  # type: ignore[attr-defined]
-    log.close()
-    return proc
-
-
-def _logs(procs: list[subprocess.Popen]) -> str:
-    return "".join(Path(p.log_path).read_text()[-2000:] for p in procs)  # type: ignore[attr-defined]
-
-
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.mark.timeout(90)
 async def test_each_deadline_fires_once_across_two_processes_and_a_restart(clean_db: AsyncEngine,
                                                                            redis: Redis) -> None:
@@ -182,21 +160,25 @@ async def test_each_deadline_fires_once_across_two_processes_and_a_restart(clean
     async with sm() as session, session.begin():
         await w.build(session)
         incidents = [await w.incident(session, status="dispatched") for _ in range(n)]
-        start = datetime.now(UTC) + timedelta(seconds=5)
-        ids = []
-        for i, inc in enumerate(incidents):
-            d = await _deadline(session, inc, remind_in=i * 0.1, due_in=i * 0.1 + 5, now=start, key=f"p{i}")
-            ids.append(d.id)
     env = server_env(settings, GRIDCMD_SUPERVISION_ESCALATE_S="1", GRIDCMD_LOG_LEVEL="warning")
-    procs = [_scheduler(env), _scheduler(env)]
+    procs = [loop_procs.start(env), loop_procs.start(env)]
     try:
-        await asyncio.sleep(8)  # both fire reminders and the first overdue ones
+        await loop_procs.ready(procs)
+        # Reminders in the next 2 s (both processes running), deadlines 5 s after each reminder: after the
+        # first two processes are gone, so overdue and supervision fire across the restart.
+        start = datetime.now(UTC) + timedelta(seconds=1)
+        ids = []
+        async with sm() as session, session.begin():
+            for i, inc in enumerate(incidents):
+                d = await _deadline(session, inc, remind_in=i * 0.05, due_in=i * 0.05 + 5, now=start, key=f"p{i}")
+                ids.append(d.id)
+        await asyncio.sleep(3.5)
         procs[0].send_signal(signal.SIGKILL)  # one dies at any line…
-        _stop(procs[1])                       # …the other stops: nothing runs for a while
+        loop_procs.stop(procs[1])             # …the other stops: nothing runs for a while
         procs[0].wait()
         await asyncio.sleep(1.5)
-        procs += [_scheduler(env), _scheduler(env)]  # the restart
-        deadline = time.monotonic() + 40
+        procs += [loop_procs.start(env), loop_procs.start(env)]  # the restart
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             async with sm() as session:
                 raised = await session.scalar(select(func.count()).select_from(Event).where(
@@ -207,13 +189,13 @@ async def test_each_deadline_fires_once_across_two_processes_and_a_restart(clean
         await asyncio.sleep(1.5)  # anything extra would show up now
     finally:
         for p in procs:
-            _stop(p)
+            loop_procs.stop(p)
     async with sm() as session:
         fired = await _fired(session)
         by = Counter((k, d, lvl) for k, d, lvl in fired)
         pids = set(await session.scalars(select(Event.payload["fired_by"].astext).where(
             Event.kind.like("deadline.%"))))
-    logs = _logs(procs)
+    logs = loop_procs.logs(procs)
     for d in ids:
         assert by[("deadline.reminder", d, None)] == 1, logs
         assert by[("deadline.overdue", d, None)] == 1, logs

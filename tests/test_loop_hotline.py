@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,9 +26,10 @@ from command.lifecycle import IncidentStatus as S
 from command.loop_models import Deadline, HotlineCategory, HotlineOutbox
 from command.models import Incident
 from command.moves import move_incident
+from tests import loop_procs
 from tests import loop_world as w
 from tests.conftest import make_test_settings
-from tests.procs import ROOT, server_env
+from tests.procs import server_env
 
 SECRET = "shared-12345-secret"
 RECEIVER_PORT = 8501
@@ -171,25 +168,6 @@ async def test_inbound_work_order_is_idempotent_and_bad_input_stores_nothing(app
     assert r.json()["categories"] == {"0301": "water", "0402": "road"}
 
 
-def _scheduler(env: dict[str, str]) -> subprocess.Popen:
-    log = tempfile.NamedTemporaryFile(prefix="gridcmd-outbox-", suffix=".log", delete=False)
-    cli = "import sys; from command.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.Popen([sys.executable, "-c", cli, "scheduler", "--interval", "0.1"], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    return proc
-
-
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 async def test_outbound_reports_every_change_in_order_after_the_receiver_returns(app, receiver) -> None:
     path = [S.dispatched, S.in_progress, S.resolved, S.verified, S.callback_done, S.closed]
     actor = Actor(name="op1")
@@ -211,10 +189,11 @@ async def test_outbound_reports_every_change_in_order_after_the_receiver_returns
     env = server_env(app.settings, GRIDCMD_HOTLINE_SECRET=SECRET, GRIDCMD_LOG_LEVEL="warning",
                      GRIDCMD_HOTLINE_CALLBACK_URL=f"http://127.0.0.1:{RECEIVER_PORT}/report",
                      GRIDCMD_HOTLINE_RETRY_BASE_S="0.2", GRIDCMD_HOTLINE_RETRY_MAX_S="0.5")
-    first = _scheduler(env)  # the receiver is down: connection refused, retries with backoff
+    first = loop_procs.start(env, interval=0.1)  # receiver down: connection refused, retried with backoff
     procs = [first]
     try:
-        await asyncio.sleep(3)
+        await loop_procs.ready(procs)
+        await asyncio.sleep(2)
         receiver.status = 503  # up, but failing
         receiver.start()
         await asyncio.sleep(1.5)
@@ -224,7 +203,7 @@ async def test_outbound_reports_every_change_in_order_after_the_receiver_returns
             tried = list(await s.execute(select(HotlineOutbox.attempts, HotlineOutbox.delivered_at)))
         assert any(a >= 2 for a, _ in tried) and all(d is None for _, d in tried)
         receiver.status = 200  # back
-        procs += [_scheduler(env), _scheduler(env)]
+        procs += [loop_procs.start(env, interval=0.1), loop_procs.start(env, interval=0.1)]
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             async with app.sessionmaker() as s:
@@ -236,7 +215,7 @@ async def test_outbound_reports_every_change_in_order_after_the_receiver_returns
         await asyncio.sleep(1)
     finally:
         for p in procs:
-            _stop(p)
+            loop_procs.stop(p)
     assert left == 0
     by_order: dict[str, list[tuple[str, str]]] = {}
     event_ids = []

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from command.errors import IllegalTransition
 from command.events import Actor
@@ -19,6 +19,12 @@ from tests import loop_world as w
 ACTOR = Actor(name="tester", user_id=None)
 INCIDENT_PAIRS = list(itertools.product(IncidentStatus, IncidentStatus))
 ORDER_PAIRS = list(itertools.product(OrderStatus, OrderStatus))
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _empty(engine: AsyncEngine) -> None:
+    """Start from empty tables (other modules commit rows); each test below then rolls back."""
+    await w.truncate(engine)
 
 
 async def _category(session: AsyncSession) -> None:

@@ -28,7 +28,9 @@ MUTABLE_TABLES = ("events", "orders", "incidents", "workers", "users", "routing_
                   "departments", "categories", "resource_points", "regions",
                   # closed loop (migration 0002)
                   "deadline_rules", "deadlines", "extension_requests", "incident_links", "callbacks", "uploads",
-                  "patrol_tasks", "patrol_visits", "patrol_findings", "hotline_categories", "hotline_outbox")
+                  "patrol_tasks", "patrol_visits", "patrol_findings", "hotline_categories", "hotline_outbox",
+                  # Idempotency-Keys of actions (migration 0004)
+                  "request_keys")
 
 
 def make_test_settings(**overrides: object) -> Settings:

@@ -130,7 +130,9 @@ def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Re
         "post": post,
         "to_worker": summary(to_worker, s.wall), "to_display": summary(to_display, s.wall),
         "lost_to_worker": lost_worker, "lost_to_display": lost_display,
-        "alerts_lost": lost_worker + lost_display + s.errors,
+        # Lost: acknowledged with 201 and never delivered. A POST that failed twice (timeouts under overload) was
+        # not acknowledged: a real sender retries it again with the same external_id; counted apart.
+        "alerts_lost": lost_worker + lost_display, "unacknowledged": s.errors,
         "achieved_rate": round(len(sent) / s.wall, 1) if s.wall else 0.0,
         "assigned_elsewhere": not_target, "unassigned": unassigned,
         "receivers": {"workers": len(worker_rx), "displays": len(display_rx),

@@ -12,9 +12,10 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Awaitable
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from command import stream
@@ -49,6 +50,9 @@ class Hub:
         self._count = max(1, min(_COUNT, settings.ws_queue_size // 2))
 
     async def start(self) -> None:
+        # The blocking XREAD gets a connection of its own: stop() closes it to end a read at once, because
+        # cancelling redis-py in the middle of a blocking read can leave the task hanging in "cancelling".
+        self._reader = Redis(connection_pool=ConnectionPool.from_url(self.settings.redis_url, decode_responses=True))
         self.position_id = await stream.tail_id(self.redis)
         self.position = stream.parse_id(self.position_id)
         self._fresh = self.position == (0, 0)
@@ -59,11 +63,8 @@ class Hub:
         self._stopping = True
         for client in list(self.clients):
             client.fail(ws_frames.RESTART, "server restarting: reconnect and resume")
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        self._tasks[1].cancel()  # the heartbeat only sleeps between pings: safe to cancel at once
+        await stop_tasks(self._tasks, before=self._reader.aclose(close_connection_pool=True))
 
     # -- membership ----------------------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ class Hub:
     async def _read_loop(self) -> None:
         while not self._stopping:
             try:
-                reply = await self.redis.xread({stream.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
+                reply = await self._reader.xread({stream.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
             except (RedisError, OSError) as exc:
                 if self._stopping:
                     return
@@ -171,6 +172,23 @@ class Hub:
                     client.send(ws_frames.PING)
 
 
+async def stop_tasks(tasks: list[asyncio.Task], *, before: Awaitable[object] | None = None,
+                     grace_s: float = 3.0) -> None:
+    """Let loops that watch a stop flag end by themselves, then cancel; never wait forever (shutdown must end)."""
+    if before is not None:
+        with contextlib.suppress(Exception):
+            await before
+    pending = [t for t in tasks if not t.done()]
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=grace_s)
+    for task in pending:
+        task.cancel()
+    if pending:
+        _, stuck = await asyncio.wait(pending, timeout=grace_s)
+        for task in stuck:
+            log.error("task %s did not stop; leaving it", task.get_name())
+
+
 def _discard(index: defaultdict, key: object, client: Client) -> None:
     members = index.get(key)
     if members is not None:
@@ -192,9 +210,7 @@ def install(app: FastAPI) -> None:
 
     async def stop(app: FastAPI) -> None:
         app.state.relay_stop.set()
-        app.state.relay_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app.state.relay_task
+        await stop_tasks([app.state.relay_task])
         await app.state.hub.stop()
 
     app.state.startup_hooks.append(start)

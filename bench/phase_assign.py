@@ -49,7 +49,7 @@ async def run(redis: Redis, redis_url: str, w: dict[str, np.ndarray], *, clients
     out.update(clients=clients, claims=len(claimed), nobody_in_range=empty, first_error=s.first_error)
     out["claims_per_s"] = round(len(claimed) / s.wall, 1) if s.wall else 0.0
     out["double_bookings"] = await double_bookings(redis, claimed, max_load)
-    requests = max(20_000, int(out["count"]))
+    requests = max(5_000, int(out["count"]))
     out["floor"] = geosearch_floor(redis_url, pts[:4], FIRST_RADIUS_M, clients=clients, requests=requests)
     out["ratio_to_floor"] = ratio(out["per_s"], out["floor"]["per_s"])
     # For reference: one GEOSEARCH over the whole radius, what the script ran before it searched growing circles.

@@ -50,7 +50,7 @@ async def function(engine: AsyncEngine, box: tuple[float, float, float, float], 
         outside += res.outside
 
     try:
-        await closed_loop(call, clients=clients, seconds=min(1.0, seconds), max_count=max_count)  # warm up
+        await closed_loop(call, clients=clients, seconds=min(1.0, seconds / 4), max_count=max_count)  # warm up
         s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)
     finally:
         for session in pool:
@@ -72,7 +72,7 @@ async def http(base_urls: list[str], token: str, box: tuple[float, float, float,
                                  params={"lon": rng.uniform(box[0], box[2]), "lat": rng.uniform(box[1], box[3])})
             r.raise_for_status()
 
-        await closed_loop(call, clients=clients, seconds=min(1.0, seconds), max_count=max_count)
+        await closed_loop(call, clients=clients, seconds=min(1.0, seconds / 4), max_count=max_count)
         s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)
     out = summary(s.latencies, s.wall, errors=s.errors)
     out.update(clients=clients, processes=len(base_urls), first_error=s.first_error)

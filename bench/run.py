@@ -233,7 +233,7 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
                 worker_district=district, rate=light, seconds=min(15.0, e2e_secs), clients=64))
         if "positions" in only:
             senders = {wid: worker_rx[wid] for wid in sock_ids[: scale.position_clients]}
-            total = int(30_000 * (args.seconds or scale.seconds))
+            total = int(scale.position_rate * (args.seconds or scale.seconds))
             result["positions"] = await _guard(result, "positions", phase_positions.run(
                 redis, senders, (probe_id, worker_rx[probe_id]), box, total=total,
                 seconds=args.seconds or scale.seconds))

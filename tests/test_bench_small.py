@@ -27,7 +27,8 @@ FIGURES = [path for _, path, *_ in TARGETS] + [
     "locate.floor.per_s", "locate.floor.p99_ms", "locate.function_per_call.per_s", "locate.http.per_s",
     "locate.http.p99_ms", "assign.per_s", "assign.floor.per_s", "assign.ratio_to_floor",
     "e2e.post.p50_ms", "e2e.to_worker.p50_ms", "e2e.to_display.p50_ms", "e2e.alerts_lost",
-    "tiles.province.p50_ms", "tiles.zoomed.p95_ms", "positions.visibility.p50_ms", "memory.driver_mib",
+    "tiles.province.p50_ms", "tiles.zoomed.p95_ms", "positions.visibility.p99_ms", "positions.visibility.over_1s",
+    "memory.driver_mib", "e2e_light.to_worker.p50_ms", "cpu_ms_per_op.e2e.web_total",
     "load.skipped", "live.positions_per_s",
 ]
 

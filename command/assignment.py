@@ -26,7 +26,7 @@ from command.routing import Rule, departments_for, own_grid_workers, routing_rul
 from command.settings import Settings
 from command.summaries import order_payload
 from dispatch import timers
-from dispatch.assign import LiveStateMissing
+from dispatch.assign import LiveStateMissing, distance_to
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,9 @@ async def override_dispatch(session: AsyncSession, redis: Redis, *, incident: In
         raise Conflict(f"worker {worker_id} {_CLAIM_REFUSALS.get(status, status)}", details={"status": status})
     rule = await routing_rule(session, category_code=incident.category_code, region_path=incident.region_path,
                               settings=settings)
+    distance = await distance_to(redis, worker_id=worker_id, lon=incident.lon, lat=incident.lat)
     [order] = await _offer_workers(session, redis, incident=incident, rule=rule, actor=actor,
-                                   claims=[(worker_id, None)], first_role="lead")
+                                   claims=[(worker_id, distance)], first_role="lead")
     incident.attention_reason = None
     if incident.status != I.dispatched and incident.status != I.in_progress:
         await move_incident(session, incident=incident, to=I.dispatched, actor=actor, kind="incident.dispatched",

@@ -1,11 +1,13 @@
 """Redis live state from PostgreSQL: rebuild it, reconcile loads, and the lock that makes both exact.
 
-Every transaction that changes a worker's load in Redis (claim, release) first takes a SHARED advisory lock
-(`hold_live_lock`) and makes the Redis change before it commits. A rebuild or reconcile takes the same lock
-EXCLUSIVELY: it waits until every such transaction has finished (committed or rolled back) and holds new ones
-off while it reads PostgreSQL and rewrites Redis. So the counts it reads are exactly the loads Redis must hold,
+Every transaction that changes workers' loads (command.loads) first takes a SHARED advisory lock
+(`hold_live_lock`): inside it, a claim raises the load and a release reserves a pending token; after the
+commit the claim is confirmed and the release applied, each at most once and only while its token is pending.
+A rebuild or reconcile takes the same lock EXCLUSIVELY: it waits until every such transaction has finished
+and holds new ones off while it reads PostgreSQL, sets every load to the orders held there and clears the
+pending tokens (so no late confirm/release/undo can apply twice). The counts it writes are therefore exact,
 whatever crashed or was flushed before. Shared locks do not conflict with each other, so dispatching pays one
-cheap statement per transaction; a reconcile pauses dispatching for the few milliseconds it takes."""
+cheap statement per transaction; a reconcile pauses it for the few milliseconds it takes."""
 
 from __future__ import annotations
 

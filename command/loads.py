@@ -1,9 +1,13 @@
-"""Workers' loads changed inside a PostgreSQL transaction: claim, release, and their confirm/undo hooks.
+"""Workers' loads, kept in step with the orders a PostgreSQL transaction creates or ends.
 
-Every change here (1) holds the shared live lock (command.live), (2) changes Redis through one dispatch/
-script, (3) registers what to do when the transaction ends: confirm the pending token after a commit, undo
-the change after a rollback. Services that free a worker (decline, timeout, done, cancel…) call
-`release_load`; nothing else touches loads."""
+The rule that makes double booking impossible: Redis may count an order PostgreSQL does not hold yet, never
+the reverse. So
+  * a claim raises the load inside the transaction, before its commit (confirmed after the commit, given
+    back if the transaction rolls back);
+  * ending orders (decline, timeout, done, cancel…) lowers the load only after the commit; before it, a token
+    is reserved in pending so that a process dying in between is noticed and loads reconciled.
+Both hold the shared live lock (command.live) for the transaction, which is what makes a reconcile exact.
+Services that free a worker call `release_load`; nothing else touches loads."""
 
 from __future__ import annotations
 
@@ -19,16 +23,25 @@ from dispatch import assign
 from dispatch.assign import ClaimResult
 
 
-def _hooks(session: AsyncSession, redis: Redis, *, token: str, delta: int, worker_ids: list[int]) -> None:
-    async def confirm() -> None:
-        await assign.confirm(redis, [token])
+def _settle_on_end(session: AsyncSession, redis: Redis, *, token: str, worker_ids: list[int],
+                   release_after_commit: bool) -> None:
+    """After the commit: release (ended orders) or just confirm (claims). After a rollback: give claims back,
+    or drop the reserved token (nothing was released)."""
+    async def committed() -> None:
+        if release_after_commit:
+            await assign.release(redis, token=token, worker_ids=worker_ids)
+        else:
+            await assign.confirm(redis, [token])
 
-    async def undo() -> None:
-        await assign.undo(redis, token=token, delta=delta, worker_ids=worker_ids)
+    async def rolled_back() -> None:
+        if release_after_commit:
+            await assign.confirm(redis, [token])
+        else:
+            await assign.release(redis, token=token, worker_ids=worker_ids)
 
-    # The undo is registered at once: a failure between here and the commit must give the load back.
-    txhooks.on_rollback(session, undo)
-    txhooks.on_commit(session, confirm)
+    # Registered at once: a failure between here and the commit must give a claim back.
+    txhooks.on_rollback(session, rolled_back)
+    txhooks.on_commit(session, committed)
 
 
 async def claim_nearest(
@@ -42,7 +55,7 @@ async def claim_nearest(
         pending_ttl_s=settings.claim_pending_ttl_s, exclude=exclude, preferred=preferred,
     )
     if result.token:
-        _hooks(session, redis, token=result.token, delta=-1, worker_ids=result.worker_ids)
+        _settle_on_end(session, redis, token=result.token, worker_ids=result.worker_ids, release_after_commit=False)
     return result
 
 
@@ -54,18 +67,15 @@ async def claim_chosen(session: AsyncSession, redis: Redis, *, settings: Setting
         pending_ttl_s=settings.claim_pending_ttl_s,
     )
     if result.token:
-        _hooks(session, redis, token=result.token, delta=-1, worker_ids=result.worker_ids)
+        _settle_on_end(session, redis, token=result.token, worker_ids=result.worker_ids, release_after_commit=False)
     return statuses[worker_id]
 
 
 async def release_load(session: AsyncSession, redis: Redis, *, settings: Settings, worker_ids: Sequence[int]) -> None:
-    """One order's load off each worker, in this transaction (undone if it rolls back).
-
-    If the live state is missing nothing changes: the rebuild counts from PostgreSQL after this commits."""
+    """One order's load off each worker once this transaction (which ends their orders) has committed."""
     ids = [w for w in worker_ids if w is not None]
     if not ids:
         return
     await hold_live_lock(session)
-    token = await assign.release_workers(redis, worker_ids=ids, pending_ttl_s=settings.claim_pending_ttl_s)
-    if token:
-        _hooks(session, redis, token=token, delta=+1, worker_ids=ids)
+    token = await assign.reserve_release(redis, pending_ttl_s=settings.claim_pending_ttl_s)
+    _settle_on_end(session, redis, token=token, worker_ids=ids, release_after_commit=True)

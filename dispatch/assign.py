@@ -1,13 +1,17 @@
 """Who goes: the nearest eligible workers, claimed atomically (one Lua script, one round trip), and the
-matching release/undo/confirm of those load changes.
+matching confirm and release of those load changes.
 
-Every load change is made inside the caller's PostgreSQL transaction and carries a token that sits in the
-pending set until the caller knows the transaction's fate: `confirm` (committed) or `undo` (rolled back). A
-token that outlives its expiry means a process died in between; the caller's reconcile then resets loads
-from PostgreSQL. This module knows nothing of PostgreSQL: it takes the Redis client and plain values."""
+A claim raises loads inside the caller's PostgreSQL transaction, before its commit, with a token that sits in
+the pending set until the caller knows the transaction's fate: `confirm` (committed) or `release` (rolled
+back). Ending orders lowers loads only after the commit (`reserve_release`, then `release`). So Redis may
+count an order PostgreSQL does not hold yet, never the reverse. A token that outlives its expiry means a
+process died in between; the caller's reconcile then resets loads from PostgreSQL. This module knows nothing
+of PostgreSQL: it takes the Redis client and plain values."""
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +55,20 @@ class Candidate:
     @property
     def eligible(self) -> bool:
         return self.live.availability.value in ("available", "assigned")
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance with Redis GEO's earth radius, so it compares with GEOSEARCH distances."""
+    r = math.pi / 180
+    u = math.sin((lat2 - lat1) * r / 2)
+    v = math.sin((lon2 - lon1) * r / 2)
+    return 2 * 6372797.560856 * math.asin(math.sqrt(u * u + math.cos(lat1 * r) * math.cos(lat2 * r) * v * v))
+
+
+async def distance_to(redis: Redis, *, worker_id: int, lon: float, lat: float) -> float | None:
+    """How far the worker's last known position is from a point (None: no position)."""
+    [pos] = await redis.geopos(keys.POSITIONS, str(worker_id))
+    return None if pos is None else haversine_m(float(pos[0]), float(pos[1]), lon, lat)
 
 
 def new_token() -> str:
@@ -104,24 +122,18 @@ async def claim_workers(
     return ClaimResult(token=token if claims else None, claims=claims), statuses
 
 
-async def release_workers(redis: Redis, *, worker_ids: Sequence[int], pending_ttl_s: float) -> str | None:
-    """Take one order's load off each worker. Returns the token (None if the live state is missing, in which
-    case nothing changed and the coming rebuild counts from PostgreSQL)."""
-    if not worker_ids:
-        return None
+async def reserve_release(redis: Redis, *, pending_ttl_s: float) -> str:
+    """Before committing the end of some orders: a token in pending, so that a process dying between the
+    commit and the release is noticed (the token expires) and the loads reconciled."""
     token = new_token()
-    reply = await script(redis, "release")(
-        keys=[keys.LIVE_MARKER, keys.LOAD, keys.PENDING],
-        args=[token, int(pending_ttl_s * 1000), *(str(w) for w in worker_ids)],
-    )
-    return None if reply[0] == "nolive" else token
+    await redis.zadd(keys.PENDING, {token: int((time.time() + pending_ttl_s) * 1000)})
+    return token
 
 
-async def undo(redis: Redis, *, token: str, delta: int, worker_ids: Sequence[int]) -> bool:
-    """Reverse a claim (delta -1) or a release (delta +1) whose transaction rolled back, at most once."""
-    reply = await script(redis, "undo")(
-        keys=[keys.LOAD, keys.PENDING], args=[token, delta, *(str(w) for w in worker_ids)]
-    )
+async def release(redis: Redis, *, token: str, worker_ids: Sequence[int]) -> bool:
+    """One order's load off each worker if the token is still pending (at most once): after the commit that
+    ended their orders, or to undo the claims (token = the claim's) of a transaction that rolled back."""
+    reply = await script(redis, "release")(keys=[keys.LOAD, keys.PENDING], args=[token, *(str(w) for w in worker_ids)])
     return bool(reply)
 
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 _DIR = Path(__file__).resolve().parent / "scripts"
-NAMES = ("assign", "claim", "release", "undo", "pop_due", "report")
+NAMES = ("assign", "claim", "release", "pop_due", "report")
 
 _registered: WeakKeyDictionary[Redis, dict[str, AsyncScript]] = WeakKeyDictionary()
 

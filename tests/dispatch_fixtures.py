@@ -133,6 +133,24 @@ async def add_worker(session: AsyncSession, settings: Settings, *, name: str, ho
     return Who(p, issue_token(settings, p))
 
 
+async def add_workers(session: AsyncSession, settings: Settings, homes: list[tuple[float, float]], *,
+                      max_load: int = 2) -> list[tuple[Who, tuple[float, float]]]:
+    """Many workers at once (two INSERTs in all), each with an account and a token."""
+    users = [User(username=f"w{i}", display_name=f"网格员{i}", role="worker", password_hash="!unusable")
+             for i in range(len(homes))]
+    session.add_all(users)
+    await session.flush()
+    workers = [Worker(user_id=u.id, name=u.display_name, grid_codes=[], max_load=max_load,
+                      home=WKTElement(f"POINT({h[0]} {h[1]})", srid=4326)) for u, h in zip(users, homes, strict=True)]
+    session.add_all(workers)
+    await session.flush()
+    out = []
+    for u, w, h in zip(users, workers, homes, strict=True):
+        p = Principal(user_id=u.id, username=u.username, role="worker", worker_id=w.id)
+        out.append((Who(p, issue_token(settings, p)), h))
+    return out
+
+
 async def go_live(engine: AsyncEngine, redis: Redis, settings: Settings) -> None:
     """Rebuild the live state from the committed database (as a web process does at startup)."""
     from command.sweeper import ensure_live

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,21 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
         "GRIDCMD_SECRET_KEY": settings.secret_key,
         **extra,
     }
+
+
+def free_ports(n: int, first: int, last: int) -> list[int]:
+    """n ports in [first, last] that nothing listens on now (another test run may be using some of the range)."""
+    found = []
+    for port in range(first, last + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+        if len(found) == n:
+            return found
+    raise RuntimeError(f"fewer than {n} free ports in {first}-{last}")
 
 
 def start_server(port: int, env: dict[str, str] | None = None, *, app: str = "web.main:app") -> subprocess.Popen:
@@ -59,6 +75,9 @@ def wait_ready(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | Non
             raise RuntimeError(f"server on port {port} exited with {proc.returncode}:\n{log_tail(proc)}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                # Answered — by our process? A server of someone else's run on the same port would answer too.
+                if proc is not None and proc.poll() is not None:
+                    raise RuntimeError(f"server on port {port} exited with {proc.returncode}:\n{log_tail(proc)}")
                 return
         except httpx.HTTPError:
             pass

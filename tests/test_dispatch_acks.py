@@ -145,6 +145,7 @@ async def test_operator_override_and_candidates(world, dsettings, redis) -> None
         assert ok.status_code == 201, ok.text
         assert ok.json()["incident"]["status"] == "dispatched" and ok.json()["incident"]["attention_reason"] is None
         assert ok.json()["order"]["worker_id"] == world.near.worker_id and ok.json()["order"]["ack_due_at"]
+        assert ok.json()["order"]["distance_m"] == items[0]["distance_m"]
         twice = await client.post(f"{url}/dispatch", json={"worker_id": world.near.worker_id}, headers=h)
         assert twice.status_code == 409  # already holds it
     assert await redis_loads(redis) == {world.far.worker_id: 2, world.near.worker_id: 1}

@@ -1,4 +1,4 @@
-"""dispatch/ against a real Redis: the Lua scripts' rules, atomicity under concurrency, timers, undo."""
+"""dispatch/ against a real Redis: the Lua scripts' rules, atomicity under concurrency, timers, releases."""
 
 from __future__ import annotations
 
@@ -91,23 +91,31 @@ async def test_missing_live_state_refuses_claims(redis) -> None:
         await claim(redis, where[0])
     with pytest.raises(LiveStateMissing):
         await assign.claim_workers(redis, worker_ids=[1], presence_ttl_s=TTL, pending_ttl_s=30)
-    assert await assign.release_workers(redis, worker_ids=[1], pending_ttl_s=30) is None
     assert await presence.loads(redis) == {}
 
 
-async def test_release_floor_and_undo_at_most_once(redis) -> None:
+async def test_releases_apply_at_most_once(redis) -> None:
     where = await live(redis, 2)
     res = await assign.assign_nearest(redis, lon=where[0][0], lat=where[0][1], radius_m=5000, need=1,
                                       presence_ttl_s=TTL, pending_ttl_s=30)
-    assert await assign.undo(redis, token=res.token, delta=-1, worker_ids=res.worker_ids)
-    assert not await assign.undo(redis, token=res.token, delta=-1, worker_ids=res.worker_ids)  # once only
+    # Undoing a rolled-back claim: once only.
+    assert await assign.release(redis, token=res.token, worker_ids=res.worker_ids)
+    assert not await assign.release(redis, token=res.token, worker_ids=res.worker_ids)
     assert await presence.loads(redis) == {1: 0}
-    token = await assign.release_workers(redis, worker_ids=[1], pending_ttl_s=30)
+    token = await assign.reserve_release(redis, pending_ttl_s=30)
+    assert await assign.release(redis, token=token, worker_ids=[1])
     assert await presence.loads(redis) == {1: 0}  # never below zero
-    # A reconcile clears pending tokens: an undo arriving after it must not apply.
+    # A reconcile clears pending tokens: a release arriving after it must not apply.
+    token = await assign.reserve_release(redis, pending_ttl_s=30)
     await presence.set_loads(redis, loads={1: 1})
-    assert not await assign.undo(redis, token=token, delta=+1, worker_ids=[1])
+    assert not await assign.release(redis, token=token, worker_ids=[1])
     assert await presence.loads(redis) == {1: 1}
+    # Confirming a token (its transaction committed a claim) leaves the load as it is.
+    res = await assign.assign_nearest(redis, lon=where[0][0], lat=where[0][1], radius_m=5000, need=1,
+                                      presence_ttl_s=TTL, pending_ttl_s=30)
+    await assign.confirm(redis, [res.token])
+    assert not await assign.release(redis, token=res.token, worker_ids=res.worker_ids)
+    assert await presence.loads(redis) == {1: 2}
 
 
 async def test_pending_tokens_expire(redis) -> None:

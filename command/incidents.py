@@ -7,7 +7,6 @@ incident, which is 403 as everywhere in the closed loop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, select
@@ -99,12 +98,3 @@ async def incident_detail(session: AsyncSession, *, principal: Principal, incide
     timeline = list(await session.scalars(event_q.order_by(Event.id)))
     return {**incident_summary(incident), "orders": [order_summary(o) for o in orders],
             "events": [event_dict(e) for e in timeline]}
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    items: list[dict[str, Any]]
-
-    @property
-    def next_before_id(self) -> int | None:
-        return self.items[-1]["id"] if self.items else None

@@ -64,8 +64,8 @@ def alert(where: tuple[float, float] = (0.5, 1.5), **kw: object) -> dict:
 
 @asynccontextmanager
 async def dispatch_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The real app in-process, without the WebSocket hub's hooks (these tests use no socket; and the hub's
-    shutdown can hang when it comes right after its start: its XREAD task does not finish on cancel)."""
+    """The real app in-process, without the WebSocket hub's hooks: these tests open no socket, and the hub's
+    bounded shutdown wait would add seconds to every test. Events are still published (web.deps)."""
     app = create_app(settings)
     app.state.startup_hooks[:] = [h for h in app.state.startup_hooks if h.__module__ != "web.hub"]
     app.state.shutdown_hooks[:] = [h for h in app.state.shutdown_hooks if h.__module__ != "web.hub"]

@@ -24,4 +24,5 @@ lint:
 	.venv/bin/ruff check .
 
 bench: provision
+	scripts/bench-tools.sh
 	.venv/bin/python -m bench $(BENCH_ARGS)

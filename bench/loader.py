@@ -37,11 +37,6 @@ def _collection(lf: LevelFile, parent_codes: np.ndarray | None, start: int, stop
     return {"type": "FeatureCollection", "features": feats}
 
 
-async def region_count(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:
-        return int((await conn.execute(text("SELECT count(*) FROM regions"))).scalar_one())
-
-
 async def import_province(engine: AsyncEngine, d: Path, log: Callable[[str], None] = print) -> dict:
     """Import every level through import_regions; returns per-level seconds and rates."""
     from command.db import make_sessionmaker

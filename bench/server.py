@@ -84,7 +84,3 @@ def stop(servers: list[Server], timeout: float = 15.0) -> None:
             s.proc.wait(timeout)
         Path(s.log_path).unlink(missing_ok=True)
 
-
-def uvicorn_pid(s: Server) -> int:
-    """The Python process itself (under `nice` the Popen pid is the exec'd uvicorn: nice replaces itself)."""
-    return s.proc.pid

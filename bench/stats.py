@@ -32,25 +32,6 @@ def rss_bytes(pid: int) -> int | None:
     return None
 
 
-def children(pid: int) -> list[int]:
-    """Direct children of a process (uvicorn's worker processes under its supervisor)."""
-    out: list[int] = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return out
-
-
-def self_rss() -> int | None:
-    return rss_bytes(os.getpid())
-
-
 def mib(n: int | None) -> float | None:
     return None if n is None else round(n / 2**20, 1)
 

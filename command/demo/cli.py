@@ -75,6 +75,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     # this process runs the simulator and takes the server down with it.
     env = os.environ.copy()
     env.setdefault("GRIDCMD_LOG_LEVEL", "warning")  # keep the banner readable: no access log per position post
+    # One process serves the demo, so it also runs the deadline scheduler (reminders, overdue, supervision).
+    env.setdefault("GRIDCMD_RUN_JOBS_IN_WEB", "1")
     server = subprocess.Popen([sys.executable, "-c", "import sys; from command.cli import main; sys.exit(main())",
                                "serve", "--host", args.host, "--port", str(args.port)], env=env)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

@@ -40,11 +40,11 @@ export function $(selector, root = document) {
   return root.querySelector(selector);
 }
 
-// Remove the trailing children of a scroll-less list that would show only in part (a wall display has no one
-// to scroll; a half row reads as a glitch). Call after the list is in the document.
+// Hide the trailing children of a scroll-less list that would show only in part (a wall display has no one
+// to scroll; a half row reads as a glitch). Call after the list is in the document, with every child shown.
 export function clipToFit(list) {
   const bottom = list.getBoundingClientRect().bottom;
   for (const child of Array.from(list.children)) {
-    if (child.getBoundingClientRect().bottom > bottom + 1) { child.remove(); }
+    child.hidden = child.getBoundingClientRect().bottom > bottom + 1;
   }
 }

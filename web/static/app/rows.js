@@ -25,6 +25,13 @@ export function clockTime(iso) {
   return d.toLocaleDateString(document.documentElement.lang, { month: "2-digit", day: "2-digit" }) + " " + hm;
 }
 
+// The latest move of one of the incident's orders: "网格员 已接单", "部门 已签收".
+function orderNote(order) {
+  if (!order) { return null; }
+  return h("span", { class: "order-note", "data-order-status": order.status },
+    t("order.kind_" + order.assignee_kind) + " " + label("order", order.status) + " · ");
+}
+
 // {masked: true} on shared screens: phone numbers in the description are masked.
 export function incidentRow(inc, { selected = false, fresh = false, masked = false, onClick = null } = {}) {
   const text = masked ? maskPhones(inc.description) : inc.description;
@@ -33,6 +40,7 @@ export function incidentRow(inc, { selected = false, fresh = false, masked = fal
   priorityBadge(inc.priority),
   h("span", { class: "cat" }, categoryName(inc.category_code)),
   h("span", { class: "when" }, clockTime(inc.created_at)),
-  h("span", { class: "place" }, "#" + inc.id + " · ", statusChip(inc.status), " ", placeOf(inc)),
+  h("span", { class: "place" }, "#" + inc.id + " · ", statusChip(inc.status), " ", orderNote(inc.last_order),
+    placeOf(inc)),
   h("span", { class: "desc" }, text));
 }

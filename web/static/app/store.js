@@ -39,6 +39,11 @@ export class IncidentStore {
       isNew = event.kind === "incident.created" && !this.created.has(summary.id);
       if (isNew) { this.created.add(summary.id); }
       incident = { ...(previous || {}), ...summary, updated_at: event.created_at || (previous && previous.updated_at) };
+      // The latest order move, so a screen can show each step of the work (sent, accepted, done…).
+      const order = event.payload.order;
+      if (order && order.id != null) {
+        incident.last_order = { id: order.id, status: order.status, assignee_kind: order.assignee_kind };
+      }
       this.items.set(incident.id, incident);
     }
     const change = { kind: "event", event, incident, previous, isNew };

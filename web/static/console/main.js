@@ -70,9 +70,10 @@ async function boot() {
       if (detail && detail.current != null && event.incident_id === detail.current) { detail.refreshSoon(); }
     },
     onState: (state) => {
-      if (state === "open" || state === "closed" || state === "unauthorized") {
+      // "live": subscribed and caught up (the hub's frame after any resumed backlog).
+      if (state === "live" || state === "closed" || state === "unauthorized") {
         liveState.dataset.state = state;
-        liveState.textContent = t(state === "open" ? "common.live" : "common.reconnecting");
+        liveState.textContent = t(state === "live" ? "common.live" : "common.reconnecting");
       }
       if (state === "reset") { snapshot().catch((e) => toast(e.message, true)); }
     },
@@ -122,11 +123,11 @@ async function boot() {
     form.pick(e.lngLat);
   });
 
-  let drawQueued = false;
+  // The map's data at most every 200 ms: re-uploading the features is the costly part of an update.
+  let drawTimer = null;
   store.onChange(() => {
-    if (drawQueued) { return; }
-    drawQueued = true;
-    window.requestAnimationFrame(() => { drawQueued = false; incidentLayer.set(store.list()); });
+    if (drawTimer) { return; }
+    drawTimer = window.setTimeout(() => { drawTimer = null; incidentLayer.set(store.list()); }, 200);
   });
   incidentLayer.set(store.list());
   queues.render();

@@ -1,6 +1,7 @@
 // The console's two live queues: incidents that need a person (nobody could be dispatched, sent back,
 // reopened) and every incident of the region, newest first.
-import { $, fill } from "../app/dom.js";
+import { $ } from "../app/dom.js";
+import { keyedList } from "../app/keyedlist.js";
 import { incidentRow } from "../app/rows.js";
 import { ATTENTION, TERMINAL } from "../app/status.js";
 
@@ -19,20 +20,25 @@ export function createQueues(store, { onSelect }) {
   const fresh = new Set();
   let queued = false;
 
+  const row = (inc) => incidentRow(inc, { selected: inc.id === selected, fresh: fresh.has(inc.id), onClick: onSelect });
+  const sig = (inc) => [inc.status, inc.priority, inc.category_code, inc.description,
+    inc.last_order && inc.last_order.status, inc.id === selected, fresh.has(inc.id)].join("|");
+  const attentionRows = keyedList(attention, (inc) => inc.id, sig, row);
+  const allRows = keyedList(all, (inc) => inc.id, sig, row);
+
   function render() {
     queued = false;
-    const row = (inc) => incidentRow(inc, { selected: inc.id === selected, fresh: fresh.has(inc.id), onClick: onSelect });
     const urgent = store.list(needsAttention);
-    fill(attention, urgent.slice(0, MAX_ROWS).map(row));
+    attentionRows.update(urgent.slice(0, MAX_ROWS));
     $("#attention-count").textContent = String(urgent.length);
     $("#attention-empty").hidden = urgent.length > 0;
     const rows = store.list(openOnly.checked ? (i) => !TERMINAL.has(i.status) : null);
-    fill(all, rows.slice(0, MAX_ROWS).map(row));
+    allRows.update(rows.slice(0, MAX_ROWS));
     $("#queue-count").textContent = String(rows.length);
   }
 
   function schedule() {
-    if (!queued) { queued = true; window.requestAnimationFrame(render); }
+    if (!queued) { queued = true; queueMicrotask(render); }
   }
 
   openOnly.addEventListener("change", schedule);

@@ -1,6 +1,7 @@
 // The live alarm list and the alarm itself: every incident created in the watched region (or handed back to
 // people: needs attention) rings, pulses on the map and flashes in the list until an operator acknowledges.
-import { $, clipToFit, fill } from "../app/dom.js";
+import { $, clipToFit } from "../app/dom.js";
+import { keyedList } from "../app/keyedlist.js";
 import { incidentRow } from "../app/rows.js";
 import { isEmergency } from "../app/catalog.js";
 
@@ -11,19 +12,28 @@ export function createAlarmPanel(store, { alarm, incidents, onPending }) {
   const list = $("#alarm-list");
   const pending = [];  // unacknowledged incident ids, oldest first
   let queued = false;
+  const waiting = new Set();
+  const rows = keyedList(list, (inc) => inc.id,
+    (inc) => [inc.status, inc.priority, inc.category_code, inc.description, inc.last_order && inc.last_order.status,
+      waiting.has(inc.id)].join("|"),
+    (inc) => incidentRow(inc, { fresh: waiting.has(inc.id), masked: true }));
 
   function render() {
     queued = false;
-    const rows = store.list().slice(0, MAX_ROWS);
-    const waiting = new Set(pending);
-    fill(list, rows.map((inc) => incidentRow(inc, { fresh: waiting.has(inc.id), masked: true })));
+    waiting.clear();
+    for (const id of pending) { waiting.add(id); }
+    const items = store.list().slice(0, MAX_ROWS);
+    rows.update(items);
+    for (const li of list.children) { li.hidden = false; }
     clipToFit(list);
     $("#alarm-count").textContent = String(store.items.size);
-    $("#alarm-empty").hidden = rows.length > 0;
+    $("#alarm-empty").hidden = items.length > 0;
   }
 
+  // Right after the event is handled (a microtask), not at the next animation frame: a busy map frame on a
+  // software-rendered wall must not hold the list back.
   function schedule() {
-    if (!queued) { queued = true; window.requestAnimationFrame(render); }
+    if (!queued) { queued = true; queueMicrotask(render); }
   }
 
   function raise(inc) {

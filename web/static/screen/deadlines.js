@@ -24,7 +24,7 @@ export function renderDeadlines(deadlines) {
   h("span", { class: "what" }, label("deadline", d.kind),
     d.order_id ? " · " + t("console.order_no", { id: d.order_id }) : "", " · ", placeOf(d.incident))));
   fill($("#deadline-list"), rows);
-  clipToFit($("#deadline-list"));
+  clipToFit($("#deadline-list"));  // a fresh list: every row starts shown
   $("#deadline-count").textContent = String(deadlines.length);
   $("#deadline-empty").hidden = deadlines.length > 0;
 }

@@ -106,9 +106,10 @@ async function boot() {
       if (event.kind === "incident.created" || event.kind.startsWith("incident.")) { refreshFigures(); }
     },
     onState: (state) => {
-      if (state === "open" || state === "closed" || state === "unauthorized") {
+      // "live": subscribed and caught up (the hub's frame after any resumed backlog).
+      if (state === "live" || state === "closed" || state === "unauthorized") {
         liveState.dataset.state = state;
-        liveState.textContent = t(state === "open" ? "common.live" : "common.reconnecting");
+        liveState.textContent = t(state === "live" ? "common.live" : "common.reconnecting");
       }
       if (state === "reset") { snapshot().catch(() => {}); figures(); }
     },
@@ -143,11 +144,11 @@ async function boot() {
     $("#alarm-pending").textContent = String(n);
     $("#alarm-ack").disabled = n === 0;
   } });
-  let drawQueued = false;
+  // The map's data at most every 200 ms: re-uploading the features is the costly part of an update.
+  let drawTimer = null;
   store.onChange(() => {
-    if (drawQueued) { return; }
-    drawQueued = true;
-    window.requestAnimationFrame(() => { drawQueued = false; incidents.set(store.list()); });
+    if (drawTimer) { return; }
+    drawTimer = window.setTimeout(() => { drawTimer = null; incidents.set(store.list()); }, 200);
   });
   incidents.set(store.list());
   panel.render();

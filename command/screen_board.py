@@ -15,7 +15,7 @@ from command import stats
 from command.errors import Forbidden, InvalidInput
 from command.lifecycle import ORDER_OFFERED, IncidentStatus
 from command.loop_models import Deadline
-from command.models import Category, Incident, Order
+from command.models import Category, Department, Incident, Order
 from command.scoping import array_contains, unrestricted
 from command.security import Principal
 from command.summaries import incident_summary, iso
@@ -61,6 +61,15 @@ async def region_names(session: AsyncSession, *, watched: Region | None) -> dict
             Region.code.in_(watched.path),
             array_contains(Region.path, watched.code) & (Region.depth <= watched.depth + NAME_LEVELS)))
     return {r.code: {"name": r.name, "level": r.level} for r in await session.execute(stmt)}
+
+
+async def department_names(session: AsyncSession, *, watched: Region | None) -> dict[str, str]:
+    """code → name of the departments serving the watched region: those of its ancestors, itself and below."""
+    stmt = select(Department.code, Department.name)
+    if watched is not None:
+        below = select(Region.code).where(array_contains(Region.path, watched.code))
+        stmt = stmt.where(or_(Department.region_code.in_(watched.path), Department.region_code.in_(below)))
+    return {code: name for code, name in await session.execute(stmt)}
 
 
 async def map_incidents(session: AsyncSession, *, watched: Region | None, now: datetime,

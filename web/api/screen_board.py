@@ -1,8 +1,8 @@
 """Read endpoints of the wall display and the operator console (command.screen_board):
 
-  GET /api/v1/screen/board    the watched region, its region names, the incidents on the map, the deadlines
-                              counting down and the open queue sizes — everything a screen refetches after a
-                              `reset` frame or a reconnect
+  GET /api/v1/screen/board    the watched region, its region and department names, the incidents on the map,
+                              the deadlines counting down and the open queue sizes — everything a screen
+                              refetches after a `reset` frame or a reconnect
   GET /api/v1/screen/figures  today's figures (total, per category, per region below) and the 24-hour trend
   GET /api/v1/screen/resources  emergency resource points in the watched region, as GeoJSON
   GET /api/v1/categories      the active categories (public reference data: the resident page needs it too)
@@ -44,6 +44,7 @@ async def get_board(
         "now": now.isoformat(),
         "region": _region_out(watched),
         "names": await board.region_names(session, watched=watched),
+        "departments": await board.department_names(session, watched=watched),
         "incidents": await board.map_incidents(session, watched=watched, now=now),
         "deadlines": await board.open_deadlines(session, watched=watched, now=now),
         "counts": await board.open_counts(session, watched=watched),

@@ -5,6 +5,7 @@ import { lang } from "./i18n.js";
 
 const categories = new Map();
 const regions = new Map();
+const departments = new Map();
 
 const CACHE_KEY = "gridcmd.categories";
 
@@ -45,6 +46,15 @@ export function isEmergency(code) {
 export function setRegionNames(names) {
   regions.clear();
   for (const [code, r] of Object.entries(names || {})) { regions.set(code, r); }
+}
+
+export function setDepartmentNames(names) {
+  departments.clear();
+  for (const [code, name] of Object.entries(names || {})) { departments.set(code, name); }
+}
+
+export function departmentName(code) {
+  return departments.get(code) || code || "";
 }
 
 export function regionName(code) {

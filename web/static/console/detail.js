@@ -3,8 +3,8 @@
 import { $, fill, h } from "../app/dom.js";
 import { fmtDistance, label, t } from "../app/i18n.js";
 import { get, newKey, post } from "../app/api.js";
-import { categoryName, placeOf } from "../app/catalog.js";
-import { clockTime, priorityBadge, statusChip } from "../app/rows.js";
+import { categoryName, departmentName, placeOf } from "../app/catalog.js";
+import { attentionReasons, clockTime, priorityBadge, statusChip } from "../app/rows.js";
 import { AVAILABILITY_COLORS, FINISHED, TERMINAL, statusColor } from "../app/status.js";
 import { deadlines, timeline } from "./timeline.js";
 
@@ -15,7 +15,7 @@ const DISPATCHABLE = new Set(["located", "dispatched", "in_progress", "needs_att
 function orderRow(o, workerName) {
   const who = o.assignee_kind === "worker"
     ? t("console.worker_named", { name: workerName(o.worker_id) })
-    : t("console.department_named", { code: o.department_code });
+    : t("console.department_named", { name: departmentName(o.department_code) });
   return h("tr", { "data-order-id": o.id, "data-status": o.status },
     h("td", {}, "#" + o.id), h("td", {}, who),
     h("td", {}, h("span", { class: "chip", style: "--chip:" + (o.status === "done" ? "#38d39f"
@@ -83,7 +83,9 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
         h("span", { class: "title" }, "#" + inc.id + " " + categoryName(inc.category_code)), statusChip(inc.status)),
       h("p", { class: "meta" }, clockTime(inc.created_at), " · ", label("channel", inc.channel), " · ",
         placeOf(inc) || inc.region_code || t("console.outside_regions")),
-      inc.attention_reason && !FINISHED.has(inc.status) ? h("div", { class: "attention" }, inc.attention_reason) : null,
+      inc.attention_reason && !FINISHED.has(inc.status) ? h("div", { class: "attention" },
+        attentionReasons(inc.attention_reason).map((r) => h("div", {}, h("b", {}, r.label),
+          r.detail ? h("span", { class: "attention-detail" }, " · " + r.detail) : null))) : null,
       h("div", { class: "description", id: "detail-description" }, inc.description),
       actions(inc),
       h("h3", {}, t("console.orders"), h("span", { class: "meta" }, String(inc.orders.length))),
@@ -105,7 +107,7 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
       const [dl, cands] = await Promise.all([
         get(`/api/v1/incidents/${id}/deadlines`).catch(() => null),
         DISPATCHABLE.has(inc.status) && !TERMINAL.has(inc.status)
-          ? get(`/api/v1/incidents/${id}/candidates`).catch(() => null) : Promise.resolve(null),
+          ? get(`/api/v1/incidents/${id}/candidates?limit=8`).catch(() => null) : Promise.resolve(null),
       ]);
       if (mine !== seq || id !== currentId) { return; }
       if (!cands) { onCandidates([]); }

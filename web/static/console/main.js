@@ -5,7 +5,7 @@ import { t } from "../app/i18n.js";
 import { get } from "../app/api.js";
 import { openSocket } from "../app/socket.js";
 import { IncidentStore } from "../app/store.js";
-import { loadCategories, setRegionNames } from "../app/catalog.js";
+import { loadCategories, setDepartmentNames, setRegionNames } from "../app/catalog.js";
 import { createMap } from "../app/mapview.js";
 import { addIncidentLayer } from "../app/map/incidents.js";
 import { addWorkerLayer } from "../app/map/workers.js";
@@ -56,6 +56,7 @@ async function boot() {
     store.beginSnapshot();
     const board = await get("/api/v1/screen/board");
     setRegionNames(board.names);
+    setDepartmentNames(board.departments);
     store.finishSnapshot(board.incidents);
     return board;
   }
@@ -88,7 +89,8 @@ async function boot() {
   $("#map-status").hidden = true;
   legend($(".console-map-wrap"));
   const workerLayer = addWorkerLayer(map);
-  const incidentLayer = addIncidentLayer(map, { onClick: (id) => select(id) });
+  // While a call is being entered a click on the map places it, even on an existing incident's dot.
+  const incidentLayer = addIncidentLayer(map, { onClick: (id) => { if (!form.isOpen) { select(id); } } });
 
   const queues = createQueues(store, { onSelect: (id) => select(id) });
   detail = createDetail({ workerName, toast, onCandidates: (ids) => workerLayer.highlight(ids),
@@ -114,10 +116,16 @@ async function boot() {
     incidentLayer.select(id);
     detail.show(id);
     const inc = store.get(id);
-    if (inc && Number.isFinite(inc.lon)) { map.easeTo({ center: [inc.lon, inc.lat], duration: 400 }); }
+    // Bring it into view only when it is not: a map that jumps on every click loses the operator.
+    if (inc && Number.isFinite(inc.lon) && !map.getBounds().contains([inc.lon, inc.lat])) {
+      map.easeTo({ center: [inc.lon, inc.lat], duration: 400 });
+    }
   }
 
   $("#new-call").addEventListener("click", () => form.open());
+  $("#fit-region").addEventListener("click", () => {
+    if (config.bounds) { map.fitBounds(config.bounds, { padding: 30, duration: 400 }); }
+  });
   map.on("click", (e) => {
     if (!form.isOpen) { return; }
     form.pick(e.lngLat);

@@ -11,18 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import orjson
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from command.errors import InvalidInput
 from command.models import Event
+from dispatch.scripts import script
 
 # Key names. Their own hash tag: the stream is the hottest key, so on a Redis Cluster it may sit apart from the
 # dispatch keys ({gc}); the three below must share one slot because stream_publish.lua touches them together.
@@ -34,8 +31,6 @@ RELAY_LOCK = "{ev}:relay-lock"  # one relay pass at a time (an optimisation: pas
 EPOCH_KIND = "stream.epoch"
 DEFAULT_MAXLEN = 250_000
 _ID = re.compile(r"^(\d{1,20})-(\d{1,20})$")
-_SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "dispatch" / "scripts"
-_registered: WeakKeyDictionary[Redis, dict[str, AsyncScript]] = WeakKeyDictionary()
 
 
 def parse_id(value: str) -> tuple[int, int]:
@@ -128,20 +123,6 @@ def decode(entry_id: str, fields: dict[str, str]) -> StreamEntry:
         "created_at": fields.get("created_at") or None, "payload": orjson.loads(fields.get("payload") or "{}"),
     }
     return entry
-
-
-@cache
-def _source(name: str) -> str:
-    return (_SCRIPTS_DIR / f"{name}.lua").read_text(encoding="utf-8")
-
-
-def script(redis: Redis, name: str) -> AsyncScript:
-    """stream_publish / stream_advance bound to this client (registered once per client)."""
-    per_client = _registered.setdefault(redis, {})
-    found = per_client.get(name)
-    if found is None:
-        found = per_client[name] = redis.register_script(_source(name))
-    return found
 
 
 async def publish(redis: Redis, events: Sequence[Event], *, maxlen: int = DEFAULT_MAXLEN) -> list[str | None]:

@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 _DIR = Path(__file__).resolve().parent / "scripts"
-NAMES = ("assign", "claim", "release", "pop_due", "report")
+# The event stream's two scripts live here too: one loader for every Lua script of the project.
+NAMES = ("assign", "claim", "release", "pop_due", "report", "stream_publish", "stream_advance")
 
 _registered: WeakKeyDictionary[Redis, dict[str, AsyncScript]] = WeakKeyDictionary()
 

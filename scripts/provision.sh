@@ -112,6 +112,7 @@ if [ "$WITH_TEST" = 1 ]; then
   if [ ! -x /usr/bin/chromium ]; then log "installing Debian's Chromium"; apt_install chromium; fi
   fc-list 2>/dev/null | grep -qi "noto sans cjk" || { log "installing CJK fonts"; apt_install fonts-noto-cjk || true; }
   ensure_db "${GRIDCMD_TEST_DB:-gridcmd_test}"
+  scripts/bench-tools.sh  # the small benchmark test measures the pgbench/redis-benchmark floor too
 fi
 
 # ---- Browser libraries and schema ----------------------------------------------------------

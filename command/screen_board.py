@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command import stats
@@ -59,7 +59,7 @@ async def region_names(session: AsyncSession, *, watched: Region | None) -> dict
     else:
         stmt = select(Region.code, Region.name, Region.level).where(or_(
             Region.code.in_(watched.path),
-            array_contains(Region.path, watched.code) & (Region.depth <= watched.depth + NAME_LEVELS)))
+            and_(array_contains(Region.path, watched.code), Region.depth <= watched.depth + NAME_LEVELS)))
     return {r.code: {"name": r.name, "level": r.level} for r in await session.execute(stmt)}
 
 

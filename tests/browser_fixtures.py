@@ -1,9 +1,9 @@
 """Browser tests against the real thing: the demo city in the test database, a uvicorn subprocess on the test
 database and Redis, and headless Chromium from Debian driven by Playwright (never a downloaded browser).
 
-Module-scoped: other test modules empty the tables, so each browser module loads the city again (~3 s) and
-starts its own server. Every page records each request it makes; `Page.foreign_requests()` lists those that
-left the app's origin (the pages must make none)."""
+Module-scoped: each browser module gets the demo city (tests/demo_fixtures.py: reloaded only when another module
+emptied it; earlier work cleared) and starts its own server. Every page records each request it makes;
+`foreign_requests(page, base)` lists those that left the app's origin (the pages must make none)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,9 @@ from redis import Redis as SyncRedis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.db import make_sessionmaker
-from command.demo.load import load_demo
 from command.demo.people import DEMO_PASSWORD
 from command.settings import Settings
-from tests.conftest import MUTABLE_TABLES
+from tests.demo_fixtures import demo_db  # noqa: F401  (fixture)
 from tests.procs import log_tail, server_env, start_server, stop, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,15 +84,6 @@ class App:
         assert r.status_code == 200, r.text
 
 
-@pytest.fixture(scope="module")
-async def demo_city(engine: AsyncEngine) -> AsyncEngine:
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
-    async with make_sessionmaker(engine)() as s, s.begin():
-        await load_demo(s, seed=7)
-    return engine
-
-
 def _server(settings: Settings, port: int) -> Any:
     SyncRedis.from_url(settings.redis_url).flushdb()  # live state and the stream start empty, like a new deployment
     proc = start_server(port, server_env(settings, GRIDCMD_LOG_LEVEL="warning"))
@@ -107,13 +96,13 @@ def _server(settings: Settings, port: int) -> Any:
 
 
 @pytest.fixture(scope="module")
-async def app(demo_city: AsyncEngine, settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[App]:
+async def app(demo_db: AsyncEngine, settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[App]:  # noqa: F811
     port = request.module.PORT
     proc = _server(settings, port)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=20) as http:
-            yield App(base=base, http=http, engine=demo_city)
+            yield App(base=base, http=http, engine=demo_db)
     finally:
         code = stop(proc)
         if code not in (0, -15):

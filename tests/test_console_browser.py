@@ -12,9 +12,9 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from geo.coords import from_wgs84
-from tests.browser_fixtures import XSS, App, app, browser, demo_city, foreign_requests, open_page, save_screenshot
+from tests.browser_fixtures import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
 
-__all__ = ["app", "browser", "demo_city"]  # fixtures
+__all__ = ["app", "browser", "demo_db"]  # fixtures
 
 PORT = 8711
 

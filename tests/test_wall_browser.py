@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.browser_fixtures import XSS, App, app, browser, demo_city, foreign_requests, open_page, save_screenshot
+from tests.browser_fixtures import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
 
-__all__ = ["app", "browser", "demo_city"]  # fixtures
+__all__ = ["app", "browser", "demo_db"]  # fixtures
 
 PORT = 8710
 
@@ -138,6 +138,24 @@ async def test_what_a_resident_typed_is_shown_as_text(app: App, wall: Page) -> N
     assert await page.evaluate("() => window.__xss") is None
     assert await page.locator('#alarm-list img, #alarm-list script').count() == 0
     assert foreign_requests(page, app.base) == []
+
+
+async def test_english_by_the_switch_and_it_stays(app: App, browser: Browser) -> None:
+    page = await _live_screen(browser, app)
+    assert await page.text_content(".panel-alarms h2") == "实时警情 " + await page.text_content("#alarm-count")
+    await page.click(".screen-bar .lang-switch")
+    await page.wait_for_function("() => document.documentElement.lang === 'en'")
+    await page.wait_for_selector("#live-state[data-state=live]", timeout=20000)
+    await page.wait_for_function("() => document.querySelectorAll('#alarm-list li').length > 0", timeout=20000)
+    assert (await page.text_content(".panel-alarms h2")).startswith("Live alarms")
+    assert await page.text_content(".kpi-received .kpi-label") == "Received today"
+    chips = await page.locator("#alarm-list .chip").all_text_contents()
+    assert chips and all(c.isascii() for c in chips), chips  # status labels from the English catalogue
+    await page.goto(app.base + "/console")  # the choice is remembered (cookie), on every page
+    await page.wait_for_function("() => window.gridcmd.console && window.gridcmd.console.ready", timeout=60000)
+    assert await page.text_content(".console-bar h1") == (await page.text_content("#region-name")) + "Operator console"
+    assert foreign_requests(page, app.base) == [] and page.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
 
 
 async def _layout_problems(page: Page) -> list[str]:

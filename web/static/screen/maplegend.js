@@ -3,15 +3,20 @@
 import { $, fill, h } from "../app/dom.js";
 import { label, t } from "../app/i18n.js";
 import { AVAILABILITY_COLORS, LEGEND_STATUSES, statusColor } from "../app/status.js";
+
+// Closed incidents are faded and leave the wall within hours: no legend entry for them here.
+const WALL_STATUSES = LEGEND_STATUSES.filter((s) => s !== "closed");
 import { RESOURCE_KINDS } from "../app/map/resources.js";
 
 const KEY = "gridcmd.screen.resources";
 
 export function renderLegend() {
   fill($("#map-legend"),
-    LEGEND_STATUSES.map((s) => h("span", {}, h("i", { style: "background:" + statusColor(s) }), label("status", s))),
-    ["available", "busy"].map((a) => h("span", {}, h("i", { class: "worker-dot",
-      style: "background:" + AVAILABILITY_COLORS[a] }), t("screen.worker_" + a))));
+    WALL_STATUSES.map((s) => h("span", {}, h("i", { style: "background:" + statusColor(s) }), label("status", s))),
+    // Workers: the legend entry carries the live count (polled).
+    ["available", "busy"].map((a) => h("span", { class: "worker-legend" }, h("i", { class: "worker-dot",
+      style: "background:" + AVAILABILITY_COLORS[a] }), t("screen.worker_" + a), " ",
+    h("b", { id: "workers-" + a }, "0"))));
 }
 
 export function savedResourceState() {
@@ -36,6 +41,6 @@ export function renderResourceToggles(layers, scale = 1) {
 export function renderWorkerInfo(workers) {
   const present = workers.filter((w) => w.present);
   const free = present.filter((w) => w.availability === "available").length;
-  fill($("#map-info"), h("span", {}, t("screen.workers_online"), " ", h("b", {}, String(present.length))),
-    h("span", {}, t("screen.workers_free"), " ", h("b", {}, String(free))));
+  $("#workers-available").textContent = String(free);
+  $("#workers-busy").textContent = String(present.length - free);
 }

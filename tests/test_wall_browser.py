@@ -5,12 +5,16 @@ street only, what a resident typed stays text, nothing is fetched from another h
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 from playwright.async_api import Browser, Page
+from redis import Redis as SyncRedis
 
+from command.settings import Settings
 from tests.browser_fixtures import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
 
 __all__ = ["app", "browser", "demo_db"]  # fixtures
@@ -138,6 +142,42 @@ async def test_what_a_resident_typed_is_shown_as_text(app: App, wall: Page) -> N
     assert await page.evaluate("() => window.__xss") is None
     assert await page.locator('#alarm-list img, #alarm-list script').count() == 0
     assert foreign_requests(page, app.base) == []
+
+
+async def test_a_dropped_socket_resumes_from_its_last_event(app: App, wall: Page) -> None:
+    page = wall
+    sockets: list[dict[str, list[str]]] = []
+
+    def watch(ws: object) -> None:
+        frames: dict[str, list[str]] = {"sent": [], "received": []}
+        sockets.append(frames)
+        ws.on("framesent", lambda payload: frames["sent"].append(str(payload)))  # type: ignore[attr-defined]
+        ws.on("framereceived", lambda payload: frames["received"].append(str(payload)))  # type: ignore[attr-defined]
+
+    page.on("websocket", watch)
+    last = await page.evaluate("() => window.gridcmd.screen.socket.lastEventId")
+    assert last  # the wall has seen events
+    await page.evaluate("() => window.gridcmd.screen.socket.reconnect()")  # a network drop
+    lon, lat = await app.point_in("320102006002")
+    created = await app.alert(category="gas_leak", description="断线期间的燃气报警", lon=lon, lat=lat)
+    await page.wait_for_selector(_row(created["id"]), timeout=10000)
+    page.remove_listener("websocket", watch)
+    # It came over the new connection, which subscribed from the last event the old one delivered.
+    assert len(sockets) == 1
+    subscribe = next(json.loads(f) for f in sockets[0]["sent"] if '"subscribe"' in f)
+    assert subscribe["last_event_id"] == last
+    assert any(f'"incident_id":{created["id"]}' in f.replace(" ", "") for f in sockets[0]["received"])
+
+
+async def test_a_flushed_stream_resets_the_wall_and_it_refetches(app: App, wall: Page, settings: Settings) -> None:
+    page = wall
+    resets = await page.evaluate("() => window.gridcmd.screen.resets")
+    await asyncio.to_thread(lambda: SyncRedis.from_url(settings.redis_url).flushdb())  # Redis lost everything
+    lon, lat = await app.point_in("320102005004")
+    created = await app.alert(category="flooding", description="Redis 清空之后的警情", lon=lon, lat=lat)
+    await page.wait_for_function(f"() => window.gridcmd.screen.resets > {resets}", timeout=20000)
+    await page.wait_for_selector(_row(created["id"]), timeout=10000)
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 async def test_english_by_the_switch_and_it_stays(app: App, browser: Browser) -> None:

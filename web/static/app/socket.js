@@ -3,6 +3,7 @@
 //
 //   const sock = openSocket({ onEvent(event, id) {...}, onState(state, info) {...}, region: null });
 //   sock.send({ type: "position", lon, lat });   // false when not connected
+//   sock.reconnect();                           // drop and resume (as after a network failure)
 //   sock.close();
 
 const auth = () => window.gridcmd.auth;
@@ -59,6 +60,10 @@ export function openSocket({ onEvent, onState = () => {}, region = null, lastEve
     },
     get connected() { return !!ws && ws.readyState === WebSocket.OPEN; },
     get lastEventId() { return last; },
+    // Drop the connection as a network failure would: the client reconnects and resumes from lastEventId.
+    reconnect() {
+      if (ws) { ws.close(3000, "reconnect"); }
+    },
     close() {
       closed = true;
       window.clearTimeout(timer);

@@ -84,6 +84,7 @@ async function boot() {
   if (config.region) { $("#region-name").textContent = config.region.name + " · "; }
 
   let board = null;
+  let resets = 0;
   async function snapshot() {
     store.beginSnapshot();
     board = await get("/api/v1/screen/board" + query);
@@ -98,7 +99,7 @@ async function boot() {
   const refreshFigures = debounce(() => figures(), 3000);
   store.beginSnapshot();
   const liveState = $("#live-state");
-  openSocket({
+  const socket = openSocket({
     region: config.region ? config.region.code : null,
     onEvent: (event) => {
       store.apply(event);
@@ -111,7 +112,7 @@ async function boot() {
         liveState.dataset.state = state;
         liveState.textContent = t(state === "live" ? "common.live" : "common.reconnecting");
       }
-      if (state === "reset") { snapshot().catch(() => {}); figures(); }
+      if (state === "reset") { resets += 1; snapshot().catch(() => {}); figures(); }
     },
   });
   await snapshot();
@@ -162,7 +163,8 @@ async function boot() {
   }
   pollWorkers();
   window.setInterval(pollWorkers, WORKER_POLL_MS);
-  window.gridcmd.screen = { store, ready: true };
+  // For diagnostics and tests: the store, the socket, how many `reset` frames made it refetch.
+  window.gridcmd.screen = { store, socket, get resets() { return resets; }, ready: true };
 }
 
 if (auth.require()) {

@@ -17,11 +17,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from command import refdata
 from command.loop_models import DeadlineRule
 
 HOUR, DAY = 3600, 86400
@@ -98,7 +99,7 @@ def pick(
     return max(matching, key=lambda c: _specificity(c, region_path))
 
 
-def from_row(row: DeadlineRule) -> Limit:
+def from_row(row: DeadlineRule | Any) -> Limit:
     return Limit(
         kind=row.kind, limit_s=row.limit_s, same_day=row.same_day, remind_before_s=row.remind_before_s,
         category_code=row.category_code, region_code=row.region_code, channel=row.channel,
@@ -115,12 +116,8 @@ async def limit_for(
     channel: str | None = None,
     priority: int | None = None,
 ) -> Limit | None:
-    rows = await session.scalars(
-        select(DeadlineRule).where(
-            DeadlineRule.kind == kind,
-            or_(DeadlineRule.category_code.is_(None), DeadlineRule.category_code == category_code),
-        )
-    )
+    rows = [r for r in await refdata.deadline_rules(session)
+            if r.kind == kind and (r.category_code is None or r.category_code == category_code)]
     candidates = [*DEFAULTS, *(from_row(r) for r in rows)]
     return pick(candidates, kind=kind, category_code=category_code, region_path=region_path,
                 channel=channel, priority=priority)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.deadline_rules import Limit, limit_for
+from command.events import flush_unless_batched
 from command.lifecycle import INCIDENT_TERMINAL
 from command.loop_models import Deadline
 from command.models import Incident, Order
@@ -55,6 +56,7 @@ async def schedule_incident(session: AsyncSession, *, incident: Incident, tz: Zo
     """The respond / feedback / resolve deadlines of an incident. A due time already on the incident
     (e.g. the 12345 platform's own deadline) is kept; otherwise it is computed and stored."""
     start = incident.created_at or utcnow()
+    rows = []
     for kind in ("respond", "feedback", "resolve"):
         limit = await _limit(session, incident, kind)
         preset = {"respond": incident.respond_due_at, "resolve": incident.resolve_due_at}.get(kind)
@@ -65,9 +67,11 @@ async def schedule_incident(session: AsyncSession, *, incident: Incident, tz: Zo
             incident.respond_due_at = due
         elif kind == "resolve":
             incident.resolve_due_at = due
-        await _insert(session, key=f"incident:{incident.id}:{kind}:0", incident_id=incident.id, order_id=None,
-                      kind=kind, due_at=due, remind_at=_remind(limit, start, due))
-    await session.flush()
+        rows.append({"key": f"incident:{incident.id}:{kind}:0", "incident_id": incident.id, "order_id": None,
+                     "kind": kind, "due_at": due, "remind_at": _remind(limit, start, due)})
+    if rows:  # one multi-row INSERT for the (up to) three
+        await session.execute(insert(Deadline).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+    await flush_unless_batched(session)
 
 
 async def schedule_order(session: AsyncSession, *, order: Order, incident: Incident, tz: ZoneInfo) -> None:

@@ -9,7 +9,8 @@ good by the relay (command/relay.py); see docs/realtime.md."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from command.models import Event, Incident, Order
 log = logging.getLogger(__name__)
 
 _PENDING = "gridcmd_pending_events"
+_BATCHED = "gridcmd_events_batched"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ async def append_event(
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event (flushes to get its id; never commits)."""
+    """Append one event (flushes to get its id, except inside `batched`; never commits)."""
     event = Event(
         kind=kind,
         incident_id=incident.id if incident is not None else None,
@@ -65,9 +67,32 @@ async def append_event(
         payload=payload or {},
     )
     session.add(event)
-    await session.flush()
+    await flush_unless_batched(session)
     session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+async def flush_unless_batched(session: AsyncSession) -> None:
+    """The flush a state move or an event makes so the caller sees ids at once; deferred inside `batched`."""
+    if not session.info.get(_BATCHED):
+        await session.flush()
+
+
+@asynccontextmanager
+async def batched(session: AsyncSession) -> AsyncIterator[None]:
+    """Within, events and state moves are not flushed one by one: they go out with the next flush (autoflush
+    before a query, or the one on leaving), so the events of an alert become one multi-row INSERT … RETURNING
+    (ids and txid come back with it). On leaving normally, everything is flushed: callers see ids as before.
+    Inside, nothing may read an event's id."""
+    if session.info.get(_BATCHED):
+        yield
+        return
+    session.info[_BATCHED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCHED, None)
+    await session.flush()
 
 
 def take_pending(session: AsyncSession) -> list[Event]:

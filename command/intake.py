@@ -21,12 +21,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from command import refdata
 from command.assignment import OUTSIDE, dispatch_incident, raise_attention, reason
 from command.errors import Conflict, InvalidInput
-from command.events import Actor
+from command.events import Actor, batched
 from command.lifecycle import IncidentStatus
 from command.loop_intake import after_located
-from command.models import Category, Incident, Order
+from command.models import Incident, Order
 from command.moves import move_incident, record, utcnow
 from command.settings import Settings
 from command.summaries import incident_payload
@@ -129,7 +130,7 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
     """Store, locate and dispatch one report. A retry (same external_id per channel, or the same
     Idempotency-Key within `key_scope`, e.g. the caller) returns the first incident with created=False."""
     check_alert(alert, idempotency_key)
-    category = await session.get(Category, alert.category)
+    category = await refdata.category(session, alert.category)
     if category is None or not category.active:
         raise _bad("category", f"unknown or inactive category {alert.category!r}")
     key = f"{key_scope}:{idempotency_key}" if idempotency_key is not None else None
@@ -150,10 +151,11 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
     )
     if incident is None:
         return await _replay(session, alert, key)
-    await record(session, incident=incident, actor=actor, kind="incident.created",
-                 payload={**incident_payload(incident), "crs": alert.crs})
-    outcome_orders = await locate_and_dispatch(session, redis, incident=incident, located=located,
-                                               settings=settings, actor=actor)
+    async with batched(session):  # the alert's events go out in one INSERT, not a flush each
+        await record(session, incident=incident, actor=actor, kind="incident.created",
+                     payload={**incident_payload(incident), "crs": alert.crs})
+        outcome_orders = await locate_and_dispatch(session, redis, incident=incident, located=located,
+                                                   settings=settings, actor=actor)
     return Submitted(incident=incident, created=True, region_chain=_chain(located), orders=outcome_orders)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.errors import NotFound
-from command.events import Actor, append_event
+from command.events import Actor, append_event, flush_unless_batched
 from command.lifecycle import IncidentStatus, OrderStatus, check_incident_move, check_order_move
 from command.models import Event, Incident, Order
 from command.summaries import incident_summary, order_summary
@@ -84,7 +84,7 @@ async def move_incident(
         # The latest resolution is the one that counts; the reopen itself stays in the log.
         incident.resolved_at = None
         incident.closed_at = None
-    await session.flush()
+    await flush_unless_batched(session)
     body = {"incident": incident_summary(incident)}
     if order is not None:
         body["order"] = order_summary(order)
@@ -119,7 +119,7 @@ async def move_order(
         order.done_at = now
     elif before == OrderStatus.done:
         order.done_at = None  # rework: the order is back in hand
-    await session.flush()
+    await flush_unless_batched(session)
     body = {"order": order_summary(order), "incident": incident_summary(incident)}
     body.update(payload or {})
     return await append_event(

@@ -14,7 +14,8 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from command.models import Department, RoutingRule, Worker
+from command import refdata
+from command.models import Department, Worker
 from command.settings import Settings
 
 
@@ -46,12 +47,9 @@ def _depth(region_code: str | None, path: Sequence[str]) -> int:
 
 async def routing_rule(session: AsyncSession, *, category_code: str, region_path: Sequence[str],
                        settings: Settings) -> Rule:
-    rows = (await session.scalars(
-        select(RoutingRule).where(
-            RoutingRule.category_code == category_code,
-            (RoutingRule.region_code.is_(None)) | (RoutingRule.region_code.in_(list(region_path))),
-        )
-    )).all()
+    path = set(region_path)
+    rows = [r for r in await refdata.routing_rules(session, category_code)
+            if r.region_code is None or r.region_code in path]
     if not rows:
         return default_rule(settings)
     best = max(rows, key=lambda r: _depth(r.region_code, region_path))

@@ -8,6 +8,7 @@ emptied it; earlier work cleared) and starts its own server. Every page records 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from command.demo.people import DEMO_PASSWORD
 from command.settings import Settings
 from tests.demo_fixtures import demo_db  # noqa: F401  (fixture)
-from tests.procs import log_tail, server_env, start_server, stop, wait_ready
+from tests.procs import free_ports, log_tail, server_env, start_server, stop, wait_ready
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -31,6 +32,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 # Text a resident could type: markup and script that must stay text on every page.
 XSS = '<img src=x onerror=window.__xss=1><script>window.__xss=1</script>'
+
+
+def server_port(default: int) -> int:
+    """The module's own port, or a free one in GRIDCMD_TEST_PORTS ("8300-8349") when several people share a
+    machine and each has a range of ports."""
+    ports = os.environ.get("GRIDCMD_TEST_PORTS")
+    if not ports:
+        return default
+    first, last = (int(p) for p in ports.split("-"))
+    return free_ports(1, first, last)[0]
 
 
 @dataclass
@@ -97,7 +108,7 @@ def _server(settings: Settings, port: int) -> Any:
 
 @pytest.fixture(scope="module")
 async def app(demo_db: AsyncEngine, settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[App]:  # noqa: F811
-    port = request.module.PORT
+    port = server_port(request.module.PORT)
     proc = _server(settings, port)
     base = f"http://127.0.0.1:{port}"
     try:

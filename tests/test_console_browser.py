@@ -83,6 +83,19 @@ async def test_a_hotline_call_picked_on_the_map_is_dispatched_overridden_checked
     orders = await app.sql("SELECT o.id, u.username FROM orders o JOIN workers w ON w.id = o.worker_id "
                            "JOIN users u ON u.id = w.user_id WHERE o.incident_id = :i ORDER BY o.id", i=incident_id)
     assert [u for _, u in orders] == [own, other]
+
+    # 督办: a reason is required (nothing sent without one); with it, the event shows in the timeline.
+    await page.click("#act-supervise")
+    assert await page.locator(".timeline .t-kind", has_text="督办").count() == 0
+    await page.fill("#supervise-reason", "老人独居，请优先处置")
+    await page.click("#act-supervise")
+    await page.wait_for_function("() => [...document.querySelectorAll('.timeline li')].some((li) =>"
+                                 " li.textContent.includes('督办') && li.textContent.includes('老人独居，请优先处置'))",
+                                 timeout=10000)
+    rows = await app.sql("SELECT actor, reason FROM events WHERE incident_id = :i AND kind = 'supervision.raised'",
+                         i=incident_id)
+    assert [tuple(r) for r in rows] == [("operator", "老人独居，请优先处置")]
+
     for order_id, username in orders:  # both go and report done (what their phones do)
         assert (await app.call("POST", f"/api/v1/orders/{order_id}/accept", username)).status_code == 200
         assert (await app.call("POST", f"/api/v1/orders/{order_id}/resolve", username,

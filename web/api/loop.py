@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from command import callbacks, duplicates, review, transfer, work_orders
+from command import callbacks, duplicates, review, supervision, transfer, work_orders
 from command.errors import NotFound
 from command.events import Actor
 from command.loop_models import Deadline
@@ -65,6 +65,10 @@ class CallbackIn(_Body):
 
 class TransferIn(_Body):
     region_code: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class SuperviseIn(_Body):
     reason: str = Field(min_length=1, max_length=4000)
 
 
@@ -161,6 +165,15 @@ async def merge(incident_id: int, body: MergeIn, principal: Principal = Depends(
     incident = await duplicates.merge(session, incident_id=incident_id, into_id=body.into_id,
                                       actor=_actor(principal), reason=body.reason)
     return _out(incident) | {"merged_into_id": incident.merged_into_id}
+
+
+@router.post("/{incident_id}/supervise", status_code=201)
+async def supervise(incident_id: int, body: SuperviseIn, principal: Principal = Depends(Operator),
+                    session: AsyncSession = Depends(get_session)) -> dict:
+    """督办 by a person: the supervision.raised event, the most urgent open deadline at level >= 1."""
+    event = await supervision.supervise(session, incident_id=incident_id, principal=principal, reason=body.reason)
+    return {"event_id": event.id, "kind": event.kind, "reason": event.reason,
+            "supervision": (event.payload or {}).get("supervision"), "deadline": (event.payload or {}).get("deadline")}
 
 
 @router.post("/{incident_id}/duplicates/{other_id}/dismiss", status_code=204)

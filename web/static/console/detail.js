@@ -1,5 +1,5 @@
 // One incident in the console: what, where, who is on it, the nearest available workers (with distance) to
-// dispatch or re-dispatch by hand, the check (核查) and close (结案) steps, its deadlines and its timeline.
+// dispatch or re-dispatch by hand, the check (核查) and close (结案) steps, its deadlines (with 督办) and its timeline.
 import { $, fill, h } from "../app/dom.js";
 import { fmtDistance, label, t } from "../app/i18n.js";
 import { get, newKey, post } from "../app/api.js";
@@ -57,6 +57,18 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
     return h("div", { class: "actions" }, note, buttons);
   }
 
+  // 督办: anyone on the console may put an open incident under supervision, with a reason (required).
+  function superviseForm(inc) {
+    if (TERMINAL.has(inc.status)) { return null; }
+    const reason = h("input", { class: "note", id: "supervise-reason", maxlength: 4000,
+      placeholder: t("console.supervise_ph") });
+    return h("div", { class: "actions supervise" }, reason,
+      h("button", { type: "button", class: "btn btn-warn", id: "act-supervise", onclick: () => {
+        if (!reason.value.trim()) { toast(t("console.supervise_needs_reason"), true); reason.focus(); return; }
+        act(`/api/v1/incidents/${inc.id}/supervise`, { reason: reason.value.trim() }, t("console.supervised"));
+      } }, t("console.supervise")));
+  }
+
   function candidateTable(inc, data) {
     const items = data.items;
     onCandidates(items.map((c) => c.worker_id));
@@ -94,6 +106,7 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
       cands ? [h("h3", {}, t("console.candidates"), h("span", { class: "meta" },
         t("console.within", { d: fmtDistance(cands.radius_m) }))), candidateTable(inc, cands)] : null,
       h("h3", {}, t("console.deadlines")), dl ? deadlines(dl.deadlines) : h("p", { class: "meta" }, "—"),
+      superviseForm(inc),
       h("h3", {}, t("console.timeline")), timeline(inc.events, workerName));
     root.style.setProperty("--status", statusColor(inc.status));
   }

@@ -21,6 +21,9 @@ from command.security import Principal
 from command.summaries import incident_summary, iso, order_summary
 
 MAX_PAGE = 500
+# Who sees the reporter's name and phone (PIPL: only the roles that call the resident back). Workers,
+# liaisons, the wall display and the board see the incident without them.
+CALLBACK_ROLES = frozenset({"operator", "supervisor", "admin"})
 
 
 def _own_orders(principal: Principal) -> ColumnElement[bool] | None:
@@ -85,7 +88,8 @@ async def visible_incident(session: AsyncSession, *, principal: Principal, incid
 
 
 async def incident_detail(session: AsyncSession, *, principal: Principal, incident_id: int) -> dict[str, Any]:
-    """The incident, the orders the caller may see, and the timeline of those (all of it for operators)."""
+    """The incident, the orders the caller may see, and the timeline of those (all of it for operators); the
+    reporter (for a call-back) only for CALLBACK_ROLES."""
     incident = await visible_incident(session, principal=principal, incident_id=incident_id)
     own = _own_orders(principal)
     order_q = select(Order).where(Order.incident_id == incident_id)
@@ -96,5 +100,8 @@ async def incident_detail(session: AsyncSession, *, principal: Principal, incide
     if own is not None:  # their orders' events and the incident's own moves, not other assignees' orders
         event_q = event_q.where(Event.order_id.is_(None) | Event.order_id.in_([o.id for o in orders]))
     timeline = list(await session.scalars(event_q.order_by(Event.id)))
-    return {**incident_summary(incident), "orders": [order_summary(o) for o in orders],
-            "events": [event_dict(e) for e in timeline]}
+    out = {**incident_summary(incident), "orders": [order_summary(o) for o in orders],
+           "events": [event_dict(e) for e in timeline]}
+    if principal.role in CALLBACK_ROLES:
+        out["reporter"] = {"name": incident.reporter_name, "phone": incident.reporter_phone}
+    return out

@@ -70,6 +70,9 @@ async def test_a_hotline_call_picked_on_the_map_is_dispatched_overridden_checked
     assert await page.locator(f'#incident-list li[data-id="{incident_id}"]').count() == 1
     ((channel, status),) = await app.sql("SELECT channel, status FROM incidents WHERE id = :i", i=incident_id)
     assert (channel, status) == ("hotline", "dispatched")
+    # The caller, for a call-back: name and a dialable number.
+    assert "王先生" in await page.text_content("#detail-reporter")
+    assert await page.get_attribute("#reporter-phone", "href") == "tel:13800001111"
 
     # The candidates, nearest first, with their distance: the own-grid worker holds it, the others can go.
     await page.wait_for_selector("#candidates", timeout=10000)

@@ -57,6 +57,15 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
     return h("div", { class: "actions" }, note, buttons);
   }
 
+  // The caller's name and number for a call-back (only operators get them from the API: PIPL).
+  function reporterLine(inc) {
+    const r = inc.reporter;
+    if (!r || (!r.name && !r.phone)) { return null; }
+    const dial = (r.phone || "").replace(/[^0-9+]/g, "");
+    return h("p", { class: "meta reporter", id: "detail-reporter" }, t("console.reporter"), " ", r.name || "",
+      r.phone ? [" · ", dial ? h("a", { href: "tel:" + dial, id: "reporter-phone" }, r.phone) : r.phone] : null);
+  }
+
   // 督办: anyone on the console may put an open incident under supervision, with a reason (required).
   function superviseForm(inc) {
     if (TERMINAL.has(inc.status)) { return null; }
@@ -95,6 +104,7 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
         h("span", { class: "title" }, "#" + inc.id + " " + categoryName(inc.category_code)), statusChip(inc.status)),
       h("p", { class: "meta" }, clockTime(inc.created_at), " · ", label("channel", inc.channel), " · ",
         placeOf(inc) || inc.region_code || t("console.outside_regions")),
+      reporterLine(inc),
       inc.attention_reason && !FINISHED.has(inc.status) ? h("div", { class: "attention" },
         attentionReasons(inc.attention_reason).map((r) => h("div", {}, h("b", {}, r.label),
           r.detail ? h("span", { class: "attention-detail" }, " · " + r.detail) : null))) : null,

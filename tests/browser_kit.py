@@ -34,6 +34,9 @@ PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
 # What a resident might paste: if any of it ran or became markup, window.__xss or an <img src=x> would exist.
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&lt;b&gt;'
+# A system reason as command/assignment.py writes it, and how a zh-CN page shows it (app/reasons.js).
+NO_WORKER = "no_worker: 1 of 2 workers available within 3000 m"
+NO_WORKER_ZH = "附近无可派网格员 · 1 of 2 workers available within 3000 m"
 
 
 @dataclass
@@ -45,6 +48,9 @@ class Served:
 
 async def start(port: int) -> Served:
     """The server on `port` with the scheduler in-process (deadlines adopted within a second)."""
+    from tests.browser_fixtures import server_port
+
+    port = server_port(port)
     settings = make_test_settings()
     async with Redis.from_url(settings.redis_url) as r:
         await r.flushdb()
@@ -163,3 +169,13 @@ async def worker_home(engine: AsyncEngine, username: str) -> tuple[int, float, f
     (row,) = await sql(engine, "SELECT w.id, ST_X(w.home), ST_Y(w.home) FROM workers w JOIN users u "
                                "ON u.id = w.user_id WHERE u.username = :u", u=username)
     return int(row[0]), float(row[1]), float(row[2])
+
+
+async def system_reason(engine: AsyncEngine, incident_id: int, reason: str) -> None:
+    """An `incident.attention` event with a system reason (as command/assignment.py writes them) on the
+    incident's timeline, committed: the pages must show its code in the page language."""
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO events (kind, incident_id, actor, reason, region_path, payload) "
+            "SELECT 'incident.attention', id, 'system:dispatcher', :r, region_path, '{}'::jsonb "
+            "FROM incidents WHERE id = :i"), {"i": incident_id, "r": reason})

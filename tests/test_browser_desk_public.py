@@ -12,6 +12,8 @@ import pytest
 
 from tests.browser_kit import (
     DESK,
+    NO_WORKER,
+    NO_WORKER_ZH,
     PHONE,
     XSS,
     Pages,
@@ -23,6 +25,7 @@ from tests.browser_kit import (
     shot,
     sql,
     start,
+    system_reason,
     token,
     until,
     watch_errors,
@@ -76,11 +79,15 @@ async def test_liaison_signs_for_notes_progress_and_asks_for_more_time(served, b
     await row.wait_for()
     assert "城关城管中队" in await page.inner_text("#dept-name")
     assert XSS in await row.inner_text()
+    await system_reason(engine, r.json()["id"], NO_WORKER)
     await row.click()
     assert XSS in await page.inner_text("#panel-desc")
     await page.locator("#panel .countdown").first.wait_for()
     assert "剩余" in await page.locator("#panel .countdown").first.inner_text()
     await page.locator("#panel .timeline li time").first.wait_for()
+    # A system reason reads in Chinese by its code; the detail after the code is kept.
+    await until(lambda: _contains(page.locator("#panel .timeline"), NO_WORKER_ZH), what="the translated reason")
+    assert "no_worker" not in await page.inner_text("#panel .timeline")
     await shot(page, "dept")
 
     await page.click("#panel-sign")
@@ -107,6 +114,7 @@ async def test_liaison_signs_for_notes_progress_and_asks_for_more_time(served, b
     timeline = page.locator("#panel .timeline")
     await until(lambda: _contains(timeline, "申请延期"), what="the request on the panel's timeline")
     assert "进展反馈" in await timeline.inner_text() and "预计下午到场" in await timeline.inner_text()
+    assert "需等待配件到货" in await timeline.inner_text()  # what a person typed stays as typed
     # The note's photo is on the timeline, fetched with the token (an <img src> could not send it).
     await page.locator("#panel .timeline .stored-photo[src^='blob:']").wait_for(state="attached")
     await page.click("[data-filter=doing]")

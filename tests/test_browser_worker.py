@@ -12,6 +12,8 @@ import pytest
 
 from geo.coords import from_wgs84
 from tests.browser_kit import (
+    NO_WORKER,
+    NO_WORKER_ZH,
     PHONE,
     XSS,
     Pages,
@@ -23,6 +25,7 @@ from tests.browser_kit import (
     shot,
     sql,
     start,
+    system_reason,
     token,
     until,
     watch_errors,
@@ -97,6 +100,7 @@ async def test_worker_receives_accepts_arrives_and_resolves_with_a_photo(served,
     incident = await alert_near(served, op, lon, lat, "老人在楼道摔倒，需要协助 " + XSS)
     (order,) = [o for o in incident["orders"] if o["worker_id"] == wid]
     oid = order["id"]
+    await system_reason(engine, incident["id"], NO_WORKER)
 
     sheet = page.locator("#incoming")
     await sheet.wait_for(state="visible", timeout=5000)
@@ -115,6 +119,11 @@ async def test_worker_receives_accepts_arrives_and_resolves_with_a_photo(served,
     blon, blat = from_wgs84(incident["lon"], incident["lat"], "bd09")
     assert f"latlng:{blat:.6f},{blon:.6f}" in baidu and "coord_type=bd09ll" in baidu
     assert (await page.get_attribute("[data-app=geo]", "href")).startswith(f"geo:{incident['lat']:.6f},")
+
+    # The order's timeline: a system reason reads in Chinese by its code, the detail after it kept.
+    timeline = page.locator(".timeline")
+    await until(lambda: _has_text(timeline, NO_WORKER_ZH), what="the translated reason", served=served)
+    assert "no_worker" not in await timeline.inner_text()
 
     await page.click("#arrive")
     await until(lambda: events_of(engine, oid, "order.arrived"), what="arrival recorded", served=served)
@@ -138,6 +147,10 @@ async def test_worker_receives_accepts_arrives_and_resolves_with_a_photo(served,
     rec.assert_own_origin(served.base)
     assert errors == []
     await ctx.close()
+
+
+async def _has_text(locator, text: str) -> bool:
+    return await locator.count() > 0 and text in await locator.first.inner_text()
 
 
 async def _is(engine, order_id: int, status: str) -> bool:

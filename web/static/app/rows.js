@@ -25,16 +25,8 @@ export function clockTime(iso) {
   return d.toLocaleDateString(document.documentElement.lang, { month: "2-digit", day: "2-digit" }) + " " + hm;
 }
 
-// "no_worker: 0 of 2 workers available within 2000 m; no_department: …" → [{label, detail}]: the stable code
-// before the colon is translated (command/assignment.py), the detail is shown as it is.
-export function attentionReasons(text) {
-  if (!text) { return []; }
-  return String(text).split("; ").map((part) => {
-    const i = part.indexOf(": ");
-    const code = i > 0 ? part.slice(0, i) : part;
-    return { label: label("attention", code), detail: i > 0 ? part.slice(i + 2) : "" };
-  });
-}
+// The attention box of the console reads the same codes as the timelines (app/reasons.js).
+export { attentionReasons } from "./reasons.js";
 
 // The latest move of one of the incident's orders: "网格员 已接单", "部门 已签收".
 function orderNote(order) {

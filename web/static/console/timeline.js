@@ -3,6 +3,7 @@ import { h } from "../app/dom.js";
 import { label, t } from "../app/i18n.js";
 import { countdown } from "../app/countdown.js";
 import { clockTime } from "../app/rows.js";
+import { reasonText } from "../app/reasons.js";
 import { statusColor } from "../app/status.js";
 
 function eventLabel(kind) {
@@ -25,7 +26,7 @@ export function timeline(events, workerName) {
     h("span", { class: "t-when" }, clockTime(ev.created_at)),
     h("span", { class: "t-actor" }, ev.actor ? t("console.by", { who: ev.actor }) : "",
       ev.order_id ? " · " + t("console.order_no", { id: ev.order_id }) : "")),
-  ev.reason ? h("div", { class: "t-reason" }, ev.reason) : null)));
+  ev.reason ? h("div", { class: "t-reason" }, reasonText(ev.reason)) : null)));
 }
 
 export function deadlines(list) {

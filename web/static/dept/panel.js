@@ -7,6 +7,7 @@ import { get } from "/static/app/api.js";
 import { categoryName } from "/static/app/catalog.js";
 import { photoField, storedPhoto } from "/static/app/photos.js";
 import { countdown } from "/static/app/countdown.js";
+import { reasonText } from "/static/app/reasons.js";
 import { filterOf } from "./list.js";
 
 function block(title, ...children) {
@@ -27,7 +28,7 @@ function timeline(incidentId) {
   get(`/api/v1/incidents/${incidentId}`).then((d) => fill(list, (d.events || []).slice().reverse().map((e) =>
     h("li", null, h("time", null, fmtTime(e.created_at)), " ", h("strong", null, label("event", e.kind)),
       e.actor ? h("span", { class: "actor" }, " · " + e.actor) : null,
-      e.reason ? h("div", { class: "reason" }, e.reason) : null,
+      e.reason ? h("div", { class: "reason" }, reasonText(e.reason)) : null,
       (e.photos || []).length ? h("div", { class: "timeline-photos" },
         e.photos.map((id, i) => storedPhoto(id, t("photo.alt", { n: i + 1 })))) : null))))
     .catch(() => fill(list, h("li", { class: "hint" }, t("common.offline_data"))));

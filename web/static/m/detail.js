@@ -6,6 +6,7 @@ import { t, label, fmtTime, fmtDistance } from "/static/app/i18n.js";
 import { get } from "/static/app/api.js";
 import { photoField, storedPhoto } from "/static/app/photos.js";
 import { countdown } from "/static/app/countdown.js";
+import { reasonText } from "/static/app/reasons.js";
 import { OFFERED } from "./orders.js";
 import { navLinks } from "./nav.js";
 import { categoryName } from "/static/app/catalog.js";
@@ -32,7 +33,7 @@ function timeline(incidentId) {
     fill(list, (detail.events || []).slice().reverse().map((e) => h("li", null,
       h("time", null, fmtTime(e.created_at)), " ",
       h("strong", null, label("event", e.kind)), " ",
-      e.reason ? h("span", { class: "reason" }, e.reason) : null,
+      e.reason ? h("span", { class: "reason" }, reasonText(e.reason)) : null,
       (e.photos || []).length ? h("div", { class: "timeline-photos" },
         e.photos.map((id, i) => storedPhoto(id, t("photo.alt", { n: i + 1 })))) : null)));
   }).catch(() => fill(list, h("li", { class: "hint" }, t("common.offline_data"))));

@@ -22,8 +22,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 # What the worker app's service worker keeps for offline start (the page itself: network first, then cache).
 SHELL = ["/static/app/base.css", "/static/app/auth.js", "/static/app/i18n.js", "/static/app/dom.js",
          "/static/app/api.js", "/static/app/socket.js", "/static/app/countdown.js", "/static/app/photos.js",
-         "/static/app/catalog.js", "/static/app/reasons.js", "/static/app/outbox.js", "/static/app/idb.js", "/static/app/alarm.js",
-         "/static/vendor/gcoord/gcoord.esm-browser.prod.js"]
+         "/static/app/catalog.js", "/static/app/reasons.js", "/static/app/outbox.js", "/static/app/idb.js",
+         "/static/app/alarm.js", "/static/vendor/gcoord/gcoord.esm-browser.prod.js"]
 SHELL_DIRS = ["m"]
 
 

@@ -26,6 +26,7 @@ from command.settings import Settings
 from command.summaries import incident_summary, iso, order_summary
 from dispatch import presence
 from dispatch.assign import candidates as nearby
+from dispatch.position_batch import batcher_for
 from dispatch.presence import Duty
 from geo.coords import Crs, to_wgs84
 from geo.models import Region
@@ -94,7 +95,9 @@ async def report_position(sessionmaker: async_sessionmaker[AsyncSession], redis:
     """Validate, convert and store a worker's report (one or a batch). Returns whether it was stored (False:
     a newer position is already there). Needs no database round trip unless the worker is new to Redis."""
     worker_id = _worker_id(principal)
-    result = await presence.report_positions(redis, worker_id=worker_id, positions=_checked(positions, now))
+    lon, lat, ts = presence.newest(_checked(positions, now))
+    # Coalesced with the other reports this process is handling (one Redis call per batch).
+    result = await batcher_for(redis).report(worker_id=worker_id, lon=lon, lat=lat, ts=ts)
     if not result.registered:
         await register_from_db(sessionmaker, redis, worker_id)
     return result.stored

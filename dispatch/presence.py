@@ -80,15 +80,25 @@ async def report_positions(
 
     Coordinates must already be validated and converted. Presence counts from the report's own time, so a
     batch that arrives late does not make a worker look present when they were not."""
+    [result] = await report_many(redis, [(worker_id, *newest(positions))])
+    return result
+
+
+def newest(positions: Sequence[tuple[float, float, float | None]]) -> tuple[float, float, float]:
+    """The newest of a worker's reports as (lon, lat, unix time); a time in the future or missing counts as now."""
     if not positions:
         raise ValueError("no positions")
     now = time.time()
-    lon, lat, ts = max(((lo, la, now if t is None else min(t, now)) for lo, la, t in positions),
-                       key=lambda p: p[2])
-    stored, registered = await script(redis, "report")(
-        keys=[keys.POSITIONS, keys.SEEN, keys.MAX_LOAD], args=[worker_id, lon, lat, f"{ts:.3f}"]
-    )
-    return PositionResult(stored=bool(stored), registered=bool(registered))
+    return max(((lo, la, now if t is None else min(t, now)) for lo, la, t in positions), key=lambda p: p[2])
+
+
+async def report_many(redis: Redis, reports: Sequence[tuple[int, float, float, float]]) -> list[PositionResult]:
+    """Store many workers' newest reports (worker id, lon, lat, unix time) in one script call, in order."""
+    args: list[object] = []
+    for worker_id, lon, lat, ts in reports:
+        args += [worker_id, lon, lat, f"{ts:.3f}"]
+    flat = await script(redis, "report")(keys=[keys.POSITIONS, keys.SEEN, keys.MAX_LOAD], args=args)
+    return [PositionResult(stored=bool(flat[i]), registered=bool(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 async def register_worker(redis: Redis, *, worker_id: int, max_load: int, on_duty: bool) -> None:

@@ -129,10 +129,12 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def open_page(browser: Browser, app: App, path: str, *, username: str = "operator", width: int = 1920,
-                    height: int = 1080, lang: str | None = None) -> Page:
-    """A signed-in page at its real size; every request it makes is recorded on `page.requested`."""
+                    height: int = 1080, lang: str | None = None, timezone_id: str | None = None) -> Page:
+    """A signed-in page at its real size (in the browser time zone `timezone_id` if given); every request it
+    makes is recorded on `page.requested`."""
     session = await app.login(username)
-    context = await browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1)
+    context = await browser.new_context(viewport={"width": width, "height": height}, device_scale_factor=1,
+                                        timezone_id=timezone_id)
     if lang:
         await context.add_cookies([{"name": "lang", "value": lang, "url": app.base}])
     # The token as the login page stores it (localStorage of the app's origin).

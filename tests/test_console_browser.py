@@ -7,6 +7,8 @@ leaves the app; the screenshot is laid out cleanly."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -175,6 +177,32 @@ async def test_what_a_resident_typed_is_text_in_queue_and_detail(app: App, conso
     assert await page.text_content("#detail-description") == XSS
     assert await page.evaluate("() => window.__xss") is None
     assert await page.locator("#incident-list img, #detail img, #detail script").count() == 0
+
+
+async def test_times_are_in_the_configured_zone_whatever_the_browser(app: App, browser: Browser) -> None:
+    """The server's zone (settings.timezone, Asia/Shanghai) on a browser set to New York (12-13 h behind)."""
+    page = await open_page(browser, app, "/console", timezone_id="America/New_York")
+    try:
+        await page.wait_for_function("() => window.gridcmd.console && window.gridcmd.console.ready", timeout=60000)
+        assert await page.get_attribute("html", "data-tz") == "Asia/Shanghai"
+        assert await page.evaluate("() => new Date(2026, 0, 1).getTimezoneOffset()") == 300  # the browser: UTC-5
+        formatted = await page.evaluate("""() => import('/static/app/i18n.js').then((m) =>
+            [m.fmtTime('2026-01-01T00:30:00Z'), m.fmtClock('2026-01-01T23:30:00Z')])""")
+        assert formatted == ["01/01 08:30", "01/02 07:30"]  # Shanghai is UTC+8; New York would say 12/31 19:30
+        shanghai = [(datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=s)).strftime("%H:%M")
+                    for s in (0, 60)]
+        assert (await page.text_content("#clock"))[:5] in shanghai
+        # An incident's time in the queue and its timeline: the same zone.
+        created = await app.alert(category="flooding", description="时区检查", **dict(zip(
+            ("lon", "lat"), await app.point_in("320102003002"), strict=True)))
+        ((at,),) = await app.sql("SELECT created_at FROM incidents WHERE id = :i", i=created["id"])
+        local = at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")
+        await page.click(f'#incident-list li[data-id="{created["id"]}"]')
+        await page.wait_for_selector("#detail .timeline .t-when", timeout=10000)
+        assert (await page.locator("#detail .timeline .t-when").first.text_content()) == local
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        await page.context.close()
 
 
 async def test_screenshot_is_laid_out_cleanly(app: App, console: Page) -> None:

@@ -33,7 +33,9 @@ def render(request: Request, template: str, **context: object) -> Response:
     strings = catalogue(lang)
     response = TEMPLATES.TemplateResponse(request, template, {
         "lang": lang, "t": strings, "strings_json": orjson.dumps(strings).decode(),
-        "other_lang": "en" if lang == "zh-CN" else "zh-CN", **context,
+        "other_lang": "en" if lang == "zh-CN" else "zh-CN",
+        "timezone": request.app.state.settings.timezone,  # every page formats times in it (app/i18n.js)
+        **context,
     })
     response.headers["Content-Security-Policy"] = content_security_policy(request.app.state.settings.basemap_url)
     response.headers["X-Content-Type-Options"] = "nosniff"

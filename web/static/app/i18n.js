@@ -22,10 +22,36 @@ export function label(prefix, value) {
   return has(prefix + "." + value) ? t(prefix + "." + value) : String(value);
 }
 
+// Every page shows times in the one configured zone (settings.timezone, on <html data-tz>), not the browser's,
+// so the wall, the console, the department desk and the phones agree. Formatters are made once per shape.
+export const timeZone = document.documentElement.dataset.tz || undefined;
+const formats = new Map();
+function format(options) {
+  const key = JSON.stringify(options);
+  if (!formats.has(key)) { formats.set(key, new Intl.DateTimeFormat(lang, { timeZone, hour12: false, ...options })); }
+  return formats.get(key);
+}
+
+// "11/23 14:05"
 export function fmtTime(iso) {
   if (!iso) { return ""; }
-  return new Date(iso).toLocaleString(lang, { month: "2-digit", day: "2-digit", hour: "2-digit",
-    minute: "2-digit", hour12: false });
+  return format({ month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+}
+
+// "14:05" today (in the zone), "11/22 14:05" before.
+export function fmtClock(iso) {
+  if (!iso) { return ""; }
+  const d = new Date(iso);
+  const day = format({ year: "numeric", month: "2-digit", day: "2-digit" });
+  const hm = format({ hour: "2-digit", minute: "2-digit" }).format(d);
+  if (day.format(d) === day.format(new Date())) { return hm; }
+  return format({ month: "2-digit", day: "2-digit" }).format(d) + " " + hm;
+}
+
+// A ticking clock: the time of day, or the full date and time (the wall).
+export function fmtNow({ withDate = false } = {}) {
+  return format(withDate ? { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    second: "2-digit" } : { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date());
 }
 
 // A countdown: "2天3小时", "1小时05分", "4分12秒" (absolute value; the caller says whether it is overdue).

@@ -1,7 +1,7 @@
 // One incident as a list row (console queues, the wall's alarm list) and the small badges inside it. Text only:
 // descriptions are what residents typed, so they go in as text nodes (dom.h), never as HTML.
 import { h } from "./dom.js";
-import { label, t } from "./i18n.js";
+import { fmtClock, label, t } from "./i18n.js";
 import { categoryName, placeOf } from "./catalog.js";
 import { statusColor } from "./status.js";
 import { maskPhones } from "./mask.js";
@@ -16,14 +16,8 @@ export function priorityBadge(priority) {
   return h("span", { class: "prio prio-" + p, title: t("priority." + p) }, "P" + p);
 }
 
-export function clockTime(iso) {
-  if (!iso) { return ""; }
-  const d = new Date(iso);
-  const today = new Date();
-  const hm = d.toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", hour12: false });
-  if (d.toDateString() === today.toDateString()) { return hm; }
-  return d.toLocaleDateString(document.documentElement.lang, { month: "2-digit", day: "2-digit" }) + " " + hm;
-}
+// In the configured zone (app/i18n.js), like every time on every page.
+export const clockTime = fmtClock;
 
 // The attention box of the console reads the same codes as the timelines (app/reasons.js).
 export { attentionReasons } from "./reasons.js";

@@ -1,7 +1,7 @@
 // The operator console (/console): live queues, the map, a hotline call → incident, dispatch by hand, check and
 // close, the timeline. Live over /ws (resume by last event id; `reset` → refetch), workers polled.
 import { $, h } from "../app/dom.js";
-import { t } from "../app/i18n.js";
+import { fmtNow, t } from "../app/i18n.js";
 import { get } from "../app/api.js";
 import { openSocket } from "../app/socket.js";
 import { IncidentStore } from "../app/store.js";
@@ -24,7 +24,7 @@ function header() {
   $("#user-name").textContent = who.username || "";
   $("#logout").addEventListener("click", () => { auth.clear(); auth.toLogin(); });
   const tick = () => {
-    $("#clock").textContent = new Date().toLocaleTimeString(document.documentElement.lang, { hour12: false });
+    $("#clock").textContent = fmtNow();
   };
   tick();
   window.setInterval(tick, 1000);

@@ -4,7 +4,7 @@
 //
 // `?region=<code>` puts a region within the caller's on the screen (a district centre showing one street).
 import { $ } from "../app/dom.js";
-import { t } from "../app/i18n.js";
+import { fmtNow, t } from "../app/i18n.js";
 import { get } from "../app/api.js";
 import { openSocket } from "../app/socket.js";
 import { IncidentStore } from "../app/store.js";
@@ -39,7 +39,7 @@ function header() {
   $("#user-name").textContent = who.username || "";
   $("#logout").addEventListener("click", () => { auth.clear(); auth.toLogin(); });
   const tick = () => {
-    $("#clock").textContent = new Date().toLocaleString(document.documentElement.lang, { hour12: false });
+    $("#clock").textContent = fmtNow({ withDate: true });
   };
   tick();
   window.setInterval(tick, 1000);

@@ -22,9 +22,10 @@ export function label(prefix, value) {
   return has(prefix + "." + value) ? t(prefix + "." + value) : String(value);
 }
 
-// Every page shows times in the one configured zone (settings.timezone, on <html data-tz>), not the browser's,
+// Every page shows times in the one configured zone (settings.timezone, <meta name="timezone">), not the browser's,
 // so the wall, the console, the department desk and the phones agree. Formatters are made once per shape.
-export const timeZone = document.documentElement.dataset.tz || undefined;
+const zoneMeta = document.querySelector('meta[name="timezone"]');
+export const timeZone = (zoneMeta && zoneMeta.content) || undefined;
 const formats = new Map();
 function format(options) {
   const key = JSON.stringify(options);

@@ -32,12 +32,14 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
   async function act(path, body, done) {
     try {
       await post(path, body, { idempotencyKey: newKey() });
-      toast(done);
-      onChanged();
-      await refresh();
     } catch (e) {
       toast(e.message, true);
+      return false;
     }
+    toast(done);
+    onChanged();
+    await refresh();
+    return true;
   }
 
   function actions(inc) {
@@ -67,14 +69,20 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
   }
 
   // 督办: anyone on the console may put an open incident under supervision, with a reason (required).
+  // The reason field survives the panel's redraws (every event of the incident redraws it) while one is typed.
+  let superviseReason = null;
   function superviseForm(inc) {
     if (TERMINAL.has(inc.status)) { return null; }
-    const reason = h("input", { class: "note", id: "supervise-reason", maxlength: 4000,
-      placeholder: t("console.supervise_ph") });
+    if (!superviseReason || superviseReason.dataset.incident !== String(inc.id)) {
+      superviseReason = h("input", { class: "note", id: "supervise-reason", maxlength: 4000,
+        placeholder: t("console.supervise_ph"), "data-incident": inc.id });
+    }
+    const reason = superviseReason;
     return h("div", { class: "actions supervise" }, reason,
-      h("button", { type: "button", class: "btn btn-warn", id: "act-supervise", onclick: () => {
+      h("button", { type: "button", class: "btn btn-warn", id: "act-supervise", onclick: async () => {
         if (!reason.value.trim()) { toast(t("console.supervise_needs_reason"), true); reason.focus(); return; }
-        act(`/api/v1/incidents/${inc.id}/supervise`, { reason: reason.value.trim() }, t("console.supervised"));
+        if (await act(`/api/v1/incidents/${inc.id}/supervise`, { reason: reason.value.trim() },
+          t("console.supervised"))) { reason.value = ""; }
       } }, t("console.supervise")));
   }
 

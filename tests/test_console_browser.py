@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from geo.coords import from_wgs84
-from tests.browser_fixtures import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
+from tests.browser_kit import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
 
 __all__ = ["app", "browser", "demo_db"]  # fixtures
 
@@ -184,7 +184,7 @@ async def test_times_are_in_the_configured_zone_whatever_the_browser(app: App, b
     page = await open_page(browser, app, "/console", timezone_id="America/New_York")
     try:
         await page.wait_for_function("() => window.gridcmd.console && window.gridcmd.console.ready", timeout=60000)
-        assert await page.get_attribute("html", "data-tz") == "Asia/Shanghai"
+        assert await page.get_attribute("meta[name=timezone]", "content") == "Asia/Shanghai"
         assert await page.evaluate("() => new Date(2026, 0, 1).getTimezoneOffset()") == 300  # the browser: UTC-5
         formatted = await page.evaluate("""() => import('/static/app/i18n.js').then((m) =>
             [m.fmtTime('2026-01-01T00:30:00Z'), m.fmtClock('2026-01-01T23:30:00Z')])""")

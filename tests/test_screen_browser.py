@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,25 +16,22 @@ from playwright.async_api import Page, async_playwright
 
 from command.demo.people import DEMO_PASSWORD
 from command.demo.simulator import Simulator
-from tests.browser_fixtures import SCREENSHOTS, save_screenshot
-from tests.demo_fixtures import demo_db  # noqa: F401  (fixture)
-from tests.procs import log_tail, server_env, start_server, stop, wait_ready
+from tests.browser_kit import SCREENSHOTS, Served, demo_db, finish, launch, save_screenshot, start
+from tests.procs import log_tail
+
+__all__ = ["demo_db"]  # fixture
 
 PORT = 8203
-BASE = f"http://127.0.0.1:{PORT}"
 SCREENSHOT = SCREENSHOTS / "screen-demo.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
-async def server(demo_db, settings):  # noqa: F811
-    proc = start_server(PORT, server_env(settings))
+async def server(demo_db, settings) -> AsyncIterator[Served]:
+    served = await start(PORT, settings, jobs=False)
     try:
-        await asyncio.to_thread(wait_ready, PORT, proc=proc)
-        yield proc
+        yield served
     finally:
-        await asyncio.to_thread(stop, proc)
+        await asyncio.to_thread(finish, served)
 
 
 async def _poll(page: Page, script: str, within_s: float = 30.0) -> object:
@@ -61,7 +59,7 @@ RENDERED_LEVELS = """() => {
 async def living_city(server, settings):
     """Workers on patrol and a burst of alerts, as `gridcmd demo --serve` makes (a smaller crew, for speed).
     The simulator stops before the browser opens: what it made (incidents, positions) stays for the picture."""
-    sim = Simulator(settings, base_url=BASE, seed=7, rate=4.0, workers=24)
+    sim = Simulator(settings, base_url=server.base, seed=7, rate=4.0, workers=24)
     sim.step_s = 0.5
     run = asyncio.create_task(sim.run(handle_signals=False))
     deadline = time.monotonic() + 90
@@ -77,7 +75,7 @@ async def test_screen_shows_the_demo_city(server, living_city) -> None:
     requests: list[str] = []
     tile_auth: list[str | None] = []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = await launch(pw)
         try:
             context = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
             context.on("request", lambda r: requests.append(r.url))
@@ -87,7 +85,7 @@ async def test_screen_shows_the_demo_city(server, living_city) -> None:
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
 
-            await page.goto(f"{BASE}/screen")
+            await page.goto(f"{server.base}/screen")
             await page.wait_for_url("**/login?next=%2Fscreen")  # no token yet: off to the login page
             await page.fill("#username", "operator")
             await page.fill("#password", "wrong-password")
@@ -97,7 +95,7 @@ async def test_screen_shows_the_demo_city(server, living_city) -> None:
 
             await page.fill("#password", DEMO_PASSWORD)
             await page.click("#login-submit")
-            await page.wait_for_url(f"{BASE}/screen")
+            await page.wait_for_url(f"{server.base}/screen")
             levels = await _poll(page, RENDERED_LEVELS)
             assert {"district", "street", "community"} <= set(levels), levels  # type: ignore[arg-type]
             assert "城南区" in await page.inner_text("#region-name")
@@ -108,6 +106,6 @@ async def test_screen_shows_the_demo_city(server, living_city) -> None:
 
     assert not errors, errors
     hosts = {urlsplit(u).netloc for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
-    assert hosts == {f"127.0.0.1:{PORT}"}, f"requests went elsewhere: {hosts}\n{log_tail(server)}"
+    assert hosts == {urlsplit(server.base).netloc}, f"requests went elsewhere: {hosts}\n{log_tail(server.proc)}"
     assert tile_auth and all(a and a.startswith("Bearer ") for a in tile_auth)
     assert SCREENSHOT.stat().st_size > 30_000

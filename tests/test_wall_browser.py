@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page
 from redis import Redis as SyncRedis
 
 from command.settings import Settings
-from tests.browser_fixtures import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
+from tests.browser_kit import XSS, App, app, browser, demo_db, foreign_requests, open_page, save_screenshot
 
 __all__ = ["app", "browser", "demo_db"]  # fixtures
 

@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from command.healthcheck import ServerNotReady, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,17 +58,10 @@ def start(ports: list[int], env: dict[str, str], *, nice: int = 0) -> list[Serve
 
 
 def wait_ready(s: Server, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if s.proc.poll() is not None:
-            raise RuntimeError(f"server on port {s.port} exited with {s.proc.returncode}:\n{s.log_tail()}")
-        try:
-            if httpx.get(f"{s.url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"server on port {s.port} not ready after {timeout}s\n{s.log_tail()}")
+    try:
+        wait_until_healthy(s.url, proc=s.proc, timeout=timeout)
+    except ServerNotReady as exc:
+        raise RuntimeError(f"port {s.port}: {exc}\n{s.log_tail()}") from None
 
 
 def stop(servers: list[Server], timeout: float = 15.0) -> None:

@@ -17,11 +17,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
+from command.healthcheck import ServerNotReady, wait_until_healthy
 from command.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,21 +67,11 @@ def start_server(port: int, env: dict[str, str] | None = None, *, app: str = "we
 
 def wait_ready(port: int, *, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     """Poll GET /healthz until it answers 200; raise (with the log tail when `proc` is given) on timeout or exit."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with {proc.returncode}:\n{log_tail(proc)}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
-                # Answered — by our process? A server of someone else's run on the same port would answer too.
-                if proc is not None and proc.poll() is not None:
-                    raise RuntimeError(f"server on port {port} exited with {proc.returncode}:\n{log_tail(proc)}")
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    tail = log_tail(proc) if proc is not None else ""
-    raise TimeoutError(f"server on port {port} not ready after {timeout}s\n{tail}")
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", proc=proc, timeout=timeout, interval=0.1)
+    except ServerNotReady as exc:
+        tail = log_tail(proc) if proc is not None else ""
+        raise RuntimeError(f"port {port}: {exc}\n{tail}") from None
 
 
 def stop(proc: subprocess.Popen, *, timeout: float = 10.0) -> int:

@@ -8,12 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-
-import httpx
 
 from command.cli import command
 from command.demo.people import DEMO_PASSWORD
+from command.healthcheck import ServerNotReady, wait_until_healthy
 from command.settings import Settings
 
 
@@ -53,17 +51,10 @@ def _banner(base: str) -> str:
 
 
 def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with code {server.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the server did not answer at {base} within {timeout:.0f} s")
+    try:
+        wait_until_healthy(base, proc=server, timeout=timeout, interval=0.3)
+    except ServerNotReady as exc:
+        raise SystemExit(str(exc)) from None
 
 
 @command("demo")

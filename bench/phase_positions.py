@@ -1,30 +1,54 @@
 """Position ingest: workers' sockets send {"type":"position"} frames as fast as they can (bounded in count and
 time); the rate counts frames the server has applied (the last frame of every sender visible in Redis), not frames
-merely written to a socket. Meanwhile a probe worker moves to a fresh spot every PROBE_EVERY_S and the time until
-a GEOSEARCH there (what the next dispatch runs) finds it is the visibility latency."""
+merely written to a socket. Meanwhile a probe worker, in a process of its own (bench.position_probe), moves to a
+fresh spot every 50 ms and the time until a GEOSEARCH there (what the next dispatch runs) finds it is the
+visibility latency.
+
+Each sender yields to the event loop every YIELD_EVERY frames. Without that, a sender never suspends while its socket's
+kernel buffer has room (its whole share fits), so the senders ran one after another and everything else in the
+driver, the probe included when it lived here, waited for the whole burst (the ~11.7 s "probe" of earlier runs)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import numpy as np
+import orjson
 from redis.asyncio import Redis
 
 from bench.stats import summary
 from bench.wsclient import Receiver
 from dispatch import keys
 
-PROBE_EVERY_S = 0.05
-PROBE_RADIUS_M = 25.0
 VISIBLE_WITHIN_S = 1.0
+YIELD_EVERY = 16  # frames a sender writes before it lets the other senders have the event loop
 GIVE_UP_S = 30.0
 
 
-async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[int, Receiver],
+async def start_probe(url: str, token: str, worker_id: int, redis_url: str,
+                      box: tuple[float, float, float, float]) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.position_probe", url, token, str(worker_id), redis_url, *map(str, box),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)  # type: ignore[union-attr]
+    if line.strip() != b"ready":
+        raise RuntimeError(f"position probe did not start: {line!r}")
+    return proc
+
+
+async def stop_probe(proc: asyncio.subprocess.Process) -> dict:
+    out, _ = await asyncio.wait_for(proc.communicate(b""), 60)
+    return orjson.loads(out.splitlines()[-1])
+
+
+async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str, int, str],
               box: tuple[float, float, float, float], *, total: int, seconds: float) -> dict:
+    """probe: (base URL, token, worker id, Redis URL) of the probe worker, who must not be among the senders."""
     rng = np.random.default_rng(5)
     per = max(1, total // len(senders))
+    proc = await start_probe(*probe, box)
     start = time.perf_counter()
     deadline = start + seconds
     last_ts: dict[int, float] = {}
@@ -42,39 +66,20 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[int, Rece
             last_ts[wid] = ts
             await rx.ws.send(f'{{"type":"position","lon":{lon},"lat":{lat},"ts":{ts}}}')
             sent += 1
+            if j % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
 
-    stop_probe = asyncio.Event()
-    probe_lat: list[float] = []
-    probe_missed = 0
-
-    async def prober() -> None:
-        nonlocal probe_missed
-        wid, rx = probe
-        while not stop_probe.is_set():
-            lon, lat = rng.uniform(box[:2], box[2:]).round(6).tolist()
-            t0 = time.perf_counter()
-            await rx.ws.send(f'{{"type":"position","lon":{lon},"lat":{lat}}}')
-            while True:
-                hits = await redis.geosearch(keys.POSITIONS, longitude=lon, latitude=lat, radius=PROBE_RADIUS_M,
-                                             unit="m")
-                if str(wid) in hits:
-                    probe_lat.append(time.perf_counter() - t0)
-                    break
-                if time.perf_counter() - t0 > GIVE_UP_S:
-                    probe_missed += 1
-                    break
-                await asyncio.sleep(0.001)
-            await asyncio.sleep(PROBE_EVERY_S)
-
-    probe_task = asyncio.create_task(prober())
     await asyncio.gather(*(sender(w, rx) for w, rx in senders.items()))
     sent_wall = time.perf_counter() - start
     applied_at = await _wait_applied(redis, last_ts)
-    stop_probe.set()
-    await probe_task
+    probed = await stop_probe(proc)
     wall = (applied_at or time.perf_counter()) - start
-    vis = summary(probe_lat, wall)
-    vis["over_1s"] = sum(1 for x in probe_lat if x > VISIBLE_WITHIN_S) + probe_missed
+    vis = summary(probed["samples_s"], wall)
+    vis["over_1s"] = sum(1 for x in probed["samples_s"] if x > VISIBLE_WITHIN_S) + probed["missed"]
+    vis["probe_errors"] = probed["receiver_errors"]
+    # The slow ones and when they were sent (seconds after the probe started, which is just before the senders).
+    vis["slowest"] = sorted(([round(t * 1000, 1), round(at, 2)] for t, at in
+                             zip(probed["samples_s"], probed["sent_at_s"], strict=True)), reverse=True)[:5]
     return {"frames_sent": sent, "senders": len(senders), "send_seconds": round(sent_wall, 3),
             "applied_seconds": round(wall, 3), "all_applied": applied_at is not None,
             "per_s": round(sent / wall, 1) if wall > 0 else 0.0, "visibility": vis}

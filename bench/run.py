@@ -92,7 +92,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
             await _phase(result, "locate", _locate(engine, settings, box, secs, result))
         if "assign" in only:
             result["assign"] = await _guard(result, "assign", phase_assign.run(
-                redis, settings.redis_url, w, clients=32, seconds=secs, max_count=int(secs * 50_000),
+                redis, settings.redis_url, w, clients=16, seconds=secs, max_count=int(secs * 50_000),
                 presence_ttl_s=PRESENCE_TTL_S, max_load=2, seed=args.seed))
             await live.reset_loads(redis)
 
@@ -209,15 +209,15 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
     displays = sorted(set(district.values()))
     tokens = {dc: await bsetup.account(engine, settings, username=f"bench-wall-{dc}", role="operator",
                                        region_code=dc) for dc in displays}
-    log(f"opening {len(sock_ids) + 1} worker sockets and {len(displays)} wall displays ...")
+    log(f"opening {len(sock_ids)} worker sockets and {len(displays)} wall displays ...")
     specs = [(urls[i % len(urls)], bsetup.worker_token(settings, wid), f"w{wid}", None, True)
-             for i, wid in enumerate([*sock_ids, probe_id])]
+             for i, wid in enumerate(sock_ids)]
     specs += [(urls[(i + 1) % len(urls)], tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(displays)]
     t0 = time.perf_counter()
     rx = await open_many(specs)
     result["sockets"] = {"opened": len(rx), "seconds": round(time.perf_counter() - t0, 2)}
-    worker_rx = {wid: r for wid, r in zip([*sock_ids, probe_id], rx, strict=False)}
-    display_rx = {dc: r for dc, r in zip(displays, rx[len(sock_ids) + 1:], strict=True)}
+    worker_rx = {wid: r for wid, r in zip(sock_ids, rx, strict=False)}
+    display_rx = {dc: r for dc, r in zip(displays, rx[len(sock_ids):], strict=True)}
     await asyncio.sleep(1.0)  # subscriptions settle
     try:
         if "e2e" in only:
@@ -235,7 +235,8 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
             senders = {wid: worker_rx[wid] for wid in sock_ids[: scale.position_clients]}
             total = int(scale.position_rate * (args.seconds or scale.seconds))
             result["positions"] = await _guard(result, "positions", phase_positions.run(
-                redis, senders, (probe_id, worker_rx[probe_id]), box, total=total,
+                redis, senders, (urls[len(sock_ids) % len(urls)], bsetup.worker_token(settings, probe_id), probe_id,
+                                 settings.redis_url), box, total=total,
                 seconds=args.seconds or scale.seconds))
     finally:
         await close_all(rx)

@@ -1,4 +1,4 @@
-"""assign.lua searches growing circles (250 m, x4 up to the radius) instead of sorting everyone within the full
+"""assign.lua searches growing circles (250 m, x2 up to the radius) instead of sorting everyone within the full
 radius: the outcome must be exactly that of one nearest-first search over the whole radius."""
 
 from __future__ import annotations

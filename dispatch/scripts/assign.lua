@@ -25,12 +25,24 @@ local skip = {}
 local nexcl = tonumber(ARGV[8])
 for i = 9, 8 + nexcl do skip[ARGV[i]] = true end
 
-local function eligible(id)
-  local max = redis.call('HGET', KEYS[6], id)
-  if not max or redis.call('HGET', KEYS[4], id) ~= 'available' then return false end
-  local seen = redis.call('ZSCORE', KEYS[3], id)
-  if not seen or tonumber(seen) < now - ttl then return false end
-  return tonumber(redis.call('HGET', KEYS[5], id) or '0') < tonumber(max)
+-- Which of `ids` are eligible, judged together: one HMGET/ZMSCORE per key for the whole list instead of four
+-- calls per worker (a script's calls into Redis are most of its cost).
+local CHUNK = 1000  -- unpack() has a limit on how many values it spreads; widened scans can exceed it
+local function eligible_many(ids)
+  local ok = {}
+  for first = 1, #ids, CHUNK do
+    local part = {}
+    for i = first, math.min(#ids, first + CHUNK - 1) do part[#part + 1] = ids[i] end
+    local max = redis.call('HMGET', KEYS[6], unpack(part))
+    local duty = redis.call('HMGET', KEYS[4], unpack(part))
+    local seen = redis.call('ZMSCORE', KEYS[3], unpack(part))
+    local load = redis.call('HMGET', KEYS[5], unpack(part))
+    for i = 1, #part do
+      ok[first + i - 1] = max[i] ~= false and duty[i] == 'available' and seen[i] ~= false
+        and tonumber(seen[i]) >= now - ttl and tonumber(load[i] or '0') < tonumber(max[i])
+    end
+  end
+  return ok
 end
 
 -- Same formula and earth radius as Redis GEO, so preferred and searched distances compare.
@@ -53,25 +65,32 @@ local function take(id, dist)
 end
 
 -- Own-grid workers first (few: one grid's workers), nearest first.
-local pref = {}
+local pref_ids = {}
 for i = 9 + nexcl, #ARGV do
-  local id = ARGV[i]
-  if not skip[id] then
-    local pos = redis.call('GEOPOS', KEYS[2], id)[1]
-    if pos then
-      local d = haversine(lon, lat, tonumber(pos[1]), tonumber(pos[2]))
+  if not skip[ARGV[i]] then pref_ids[#pref_ids + 1] = ARGV[i] end
+end
+if #pref_ids > 0 then
+  local pos = redis.call('GEOPOS', KEYS[2], unpack(pref_ids))
+  local pref = {}
+  for i, id in ipairs(pref_ids) do
+    local p = pos[i]
+    if p then
+      local d = haversine(lon, lat, tonumber(p[1]), tonumber(p[2]))
       if d <= radius then pref[#pref + 1] = {id, d} end
     end
   end
-end
-table.sort(pref, function(a, b) return a[2] < b[2] end)
-for _, p in ipairs(pref) do
-  if got >= need then break end
-  if eligible(p[1]) then take(p[1], p[2]) end
+  table.sort(pref, function(a, b) return a[2] < b[2] end)
+  local ids = {}
+  for i, p in ipairs(pref) do ids[i] = p[1] end
+  local ok = eligible_many(ids)
+  for i, p in ipairs(pref) do
+    if got >= need then break end
+    if ok[i] then take(p[1], p[2]) end
+  end
 end
 
 -- Then everyone within the radius, nearest first. GEOSEARCH sorts every member inside the circle whatever COUNT
--- says, and a 3 km circle in a city holds over a thousand workers: start small and widen (x4) only while the
+-- says, and a 3 km circle in a city holds over a thousand workers: start small and widen (x2) only while the
 -- circle holds too few eligible workers. Members of a circle are exactly the nearest ones, so the outcome is that
 -- of one search at the full radius. Within a circle, the scan widens while it keeps coming back full.
 local judged = {}
@@ -82,20 +101,28 @@ while got < need do
   while got < need do
     local hits = redis.call('GEOSEARCH', KEYS[2], 'FROMLONLAT', lon, lat, 'BYRADIUS', r, 'm',
                             'ASC', 'COUNT', count, 'WITHDIST')
+    local ids, dists = {}, {}
     for i = seen_n + 1, #hits do
-      if got >= need then break end
       local id = hits[i][1]
       if not judged[id] then
         judged[id] = true
-        if not skip[id] and eligible(id) then take(id, hits[i][2]) end
+        if not skip[id] then
+          ids[#ids + 1] = id
+          dists[#dists + 1] = hits[i][2]
+        end
       end
+    end
+    local ok = eligible_many(ids)
+    for i = 1, #ids do
+      if got >= need then break end
+      if ok[i] then take(ids[i], dists[i]) end
     end
     if #hits < count then break end
     seen_n = #hits
     count = count * 4
   end
   if r >= radius then break end
-  r = math.min(radius, r * 4)
+  r = math.min(radius, r * 2)
 end
 
 if got > 0 then

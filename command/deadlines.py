@@ -20,11 +20,21 @@ from command.lifecycle import INCIDENT_TERMINAL
 from command.loop_models import Deadline
 from command.models import Incident, Order
 from command.moves import utcnow
+from command.native import Native
 
 # The adoption sweep looks back this far for incidents created without their deadlines.
 ADOPT_LOOKBACK = timedelta(days=2)
 # Without a rule's own reminder lead, remind when a fifth of the time is left.
 _DEFAULT_REMIND_SHARE = 0.2
+
+
+_INSERT_INCIDENT_ROWS = Native("""
+INSERT INTO deadlines (key, incident_id, kind, due_at, remind_at)
+SELECT k, :incident_id, kd, d, r
+FROM unnest(CAST(:keys AS varchar[]), CAST(:kinds AS varchar[]), CAST(:due AS timestamptz[]),
+            CAST(:remind AS timestamptz[])) AS t(k, kd, d, r)
+ON CONFLICT (key) DO NOTHING
+""")
 
 
 async def _insert(
@@ -67,10 +77,13 @@ async def schedule_incident(session: AsyncSession, *, incident: Incident, tz: Zo
             incident.respond_due_at = due
         elif kind == "resolve":
             incident.resolve_due_at = due
-        rows.append({"key": f"incident:{incident.id}:{kind}:0", "incident_id": incident.id, "order_id": None,
-                     "kind": kind, "due_at": due, "remind_at": _remind(limit, start, due)})
-    if rows:  # one multi-row INSERT for the (up to) three
-        await session.execute(insert(Deadline).values(rows).on_conflict_do_nothing(index_elements=["key"]))
+        rows.append({"kind": kind, "due_at": due, "remind_at": _remind(limit, start, due)})
+    if rows:  # one native multi-row INSERT for the (up to) three, on every alert's path
+        if incident.id is None:  # not flushed yet: the rows reference it (an ORM statement would autoflush)
+            await session.flush()
+        await _INSERT_INCIDENT_ROWS.fetch(
+            session, incident_id=incident.id, keys=[f"incident:{incident.id}:{r['kind']}:0" for r in rows],
+            kinds=[r["kind"] for r in rows], due=[r["due_at"] for r in rows], remind=[r["remind_at"] for r in rows])
     await flush_unless_batched(session)
 
 

@@ -19,12 +19,23 @@ from command.lifecycle import INCIDENT_OPEN, IncidentStatus, OrderStatus
 from command.loop_models import IncidentLink
 from command.models import Incident
 from command.moves import lock_incident, lock_orders, move_incident, move_order, record
+from command.native import Native
 from command.summaries import incident_summary
 from command.work_orders import ORDER_GONE
 
 AUTO_MERGE_CHANNELS = ("sensor",)
 # States of an incident that a new alert may duplicate: open, and not itself a duplicate.
 _CANDIDATE = sorted(str(s) for s in INCIDENT_OPEN - {IncidentStatus.merged})
+
+
+_FIND = Native("""
+SELECT id FROM incidents
+WHERE category_code = :category AND status = ANY(:statuses) AND merged_into_id IS NULL
+  AND created_at >= :since AND created_at <= :at AND id IS DISTINCT FROM :exclude
+  AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :distance)
+ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), created_at, id
+LIMIT 1
+""")
 
 
 async def find_duplicate(
@@ -39,20 +50,17 @@ async def find_duplicate(
     exclude_id: int | None = None,
 ) -> Incident | None:
     """The nearest open incident of the category within `distance_m` metres, created in the
-    `window_s` seconds before `at` (the earliest wins a tie)."""
-    point = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), Geography)
-    query = (
-        select(Incident)
-        .where(Incident.category_code == category_code, Incident.status.in_(_CANDIDATE),
-               Incident.merged_into_id.is_(None),
-               Incident.created_at >= at - timedelta(seconds=window_s), Incident.created_at <= at,
-               func.ST_DWithin(cast(Incident.geom, Geography), point, distance_m))
-        .order_by(func.ST_Distance(cast(Incident.geom, Geography), point), Incident.created_at, Incident.id)
-        .limit(1)
-    )
-    if exclude_id is not None:
-        query = query.where(Incident.id != exclude_id)
-    return await session.scalar(query)
+    `window_s` seconds before `at` (the earliest wins a tie).
+
+    One native statement that returns only the id (it runs on every alert; a duplicate is rare, and only then is
+    the incident loaded). Pending changes to other incidents in the session are flushed first, as the autoflush
+    of an ORM query would; the excluded incident (the new alert itself) cannot match, so its changes wait."""
+    if any(isinstance(o, Incident) and o.id != exclude_id for o in (*session.new, *session.dirty)):
+        await session.flush()
+    found = await _FIND.fetchval(
+        session, category=category_code, statuses=_CANDIDATE, since=at - timedelta(seconds=window_s), at=at,
+        exclude=exclude_id, lon=float(lon), lat=float(lat), distance=float(distance_m))
+    return None if found is None else await session.get(Incident, found)
 
 
 async def _link(session: AsyncSession, incident: Incident, other: Incident, kind: str) -> None:

@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command import stream
 from command.models import Event, Incident, Order
+from command.native import Native
 
 log = logging.getLogger(__name__)
 
@@ -66,33 +68,70 @@ async def append_event(
         department_code=order.department_code if order is not None else None,
         payload=payload or {},
     )
-    session.add(event)
-    await flush_unless_batched(session)
+    queue = session.info.get(_BATCHED)
+    if queue is not None:
+        queue.append(event)  # written by `batched` on leaving, in one native INSERT
+    else:
+        session.add(event)
+        await session.flush()
     session.info.setdefault(_PENDING, []).append(event)
     return event
 
 
 async def flush_unless_batched(session: AsyncSession) -> None:
     """The flush a state move or an event makes so the caller sees ids at once; deferred inside `batched`."""
-    if not session.info.get(_BATCHED):
+    if session.info.get(_BATCHED) is None:
         await session.flush()
 
 
 @asynccontextmanager
 async def batched(session: AsyncSession) -> AsyncIterator[None]:
-    """Within, events and state moves are not flushed one by one: they go out with the next flush (autoflush
-    before a query, or the one on leaving), so the events of an alert become one multi-row INSERT … RETURNING
-    (ids and txid come back with it). On leaving normally, everything is flushed: callers see ids as before.
-    Inside, nothing may read an event's id."""
-    if session.info.get(_BATCHED):
+    """Within, events and state moves are not flushed one by one. On leaving normally, the session is flushed
+    (state moves, orders) and then the events appended within are written by one native multi-row
+    `INSERT … RETURNING` (their ids, txid and created_at come back with it, set on the Event objects): callers
+    see ids as before. Inside, nothing may read an event's id, and the events are not in the session (a query
+    inside does not see them). If the block raises, its events are handed to the session instead, so that a
+    caller who catches the error and commits writes them exactly as an unbatched append would have."""
+    if session.info.get(_BATCHED) is not None:
         yield
         return
-    session.info[_BATCHED] = True
+    queue: list[Event] = []
+    session.info[_BATCHED] = queue
     try:
         yield
+    except BaseException:
+        session.add_all(queue)
+        raise
     finally:
         session.info.pop(_BATCHED, None)
     await session.flush()
+    await insert_events(session, queue)
+
+
+# Rows as one JSON document: one prepared statement whatever the number of events; ids are taken from the
+# sequence in the document's order (ORDER BY n), and matched back by sorting the returned ids.
+_COLUMNS = ("kind", "incident_id", "order_id", "actor_user_id", "actor", "from_state", "to_state", "reason",
+            "region_path", "worker_id", "department_code", "payload")
+_INSERT_EVENTS = Native(f"""
+INSERT INTO events ({", ".join(_COLUMNS)})
+SELECT {", ".join(_COLUMNS)}
+FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+  kind varchar, incident_id bigint, order_id bigint, actor_user_id integer, actor varchar, from_state varchar,
+  to_state varchar, reason text, region_path varchar[], worker_id integer, department_code varchar, payload jsonb
+)) WITH ORDINALITY AS t({", ".join(_COLUMNS)}, n)
+ORDER BY n
+RETURNING id, txid, created_at
+""")
+
+
+async def insert_events(session: AsyncSession, events: Sequence[Event]) -> None:
+    """Write events that are not in the session, in order, and set their id, txid and created_at."""
+    if not events:
+        return
+    doc = orjson.dumps([{c: getattr(e, c) for c in _COLUMNS} for e in events], option=orjson.OPT_NON_STR_KEYS)
+    rows = sorted(await _INSERT_EVENTS.fetch(session, rows=doc.decode()), key=lambda r: r[0])
+    for event, (event_id, txid, created_at) in zip(events, rows, strict=True):
+        event.id, event.txid, event.created_at = event_id, txid, created_at
 
 
 def take_pending(session: AsyncSession) -> list[Event]:

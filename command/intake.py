@@ -13,22 +13,27 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from geoalchemy2 import WKTElement
+from geoalchemy2 import WKBElement
 from redis.asyncio import Redis
 from sqlalchemy import and_, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from command import refdata
 from command.assignment import OUTSIDE, dispatch_incident, raise_attention, reason
 from command.errors import Conflict, InvalidInput
 from command.events import Actor, batched
 from command.lifecycle import IncidentStatus
+from command.live import LIVE_LOCK_SHARED, live_lock_taken
 from command.loop_intake import after_located
 from command.models import Incident, Order
 from command.moves import move_incident, record, utcnow
+from command.native import Native
 from command.settings import Settings
 from command.summaries import incident_payload
 from geo.coords import Crs, to_wgs84
@@ -125,6 +130,37 @@ async def _replay(session: AsyncSession, alert: AlertIn, key: str | None) -> Sub
                      region_chain=await region_chain(session, list(existing.region_path or [])))
 
 
+# The incident's INSERT, native (SQLAlchemy's ORM-enabled INSERT … RETURNING cost more CPU than PostgreSQL does
+# here). It also takes the shared live lock (command.live) that the dispatch's claim needs: the INSERT is the
+# intake's first row lock, and the lock must be held before any. ON CONFLICT DO NOTHING: see the module's doc.
+_INSERTED = tuple(c.name for c in Incident.__table__.columns if c.name != "geom")  # type: ignore[attr-defined]
+_INSERT = Native(f"""
+WITH live AS (SELECT {LIVE_LOCK_SHARED})
+INSERT INTO incidents (public_id, category_code, description, priority, item_type, status, channel, lon, lat, geom,
+                       region_code, region_path, reporter_name, reporter_phone, external_id, idempotency_key,
+                       created_by, created_at, updated_at)
+SELECT CAST(:public_id AS uuid), CAST(:category_code AS varchar), CAST(:description AS text),
+       CAST(:priority AS smallint), CAST(:item_type AS varchar), CAST(:status AS varchar), CAST(:channel AS varchar),
+       CAST(:lon AS float8), CAST(:lat AS float8),
+       ST_SetSRID(ST_MakePoint(CAST(:lon AS float8), CAST(:lat AS float8)), 4326),
+       CAST(:region_code AS varchar), CAST(:region_path AS varchar[]), CAST(:reporter_name AS varchar),
+       CAST(:reporter_phone AS varchar), CAST(:external_id AS varchar), CAST(:idempotency_key AS varchar),
+       CAST(:created_by AS integer), CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz)
+FROM live
+ON CONFLICT DO NOTHING
+RETURNING {", ".join(_INSERTED)}, ST_AsEWKB(geom)
+""")
+
+
+def _persistent(session: AsyncSession, row: Sequence[Any]) -> Incident:
+    """The inserted row as an Incident in the session, as if loaded: later changes flush as UPDATEs."""
+    incident = Incident(**dict(zip(_INSERTED, row, strict=False)))
+    incident.geom = WKBElement(bytes(row[-1]), srid=4326, extended=True)
+    make_transient_to_detached(incident)
+    session.add(incident)
+    return incident
+
+
 async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, actor: Actor, settings: Settings,
                        idempotency_key: str | None = None, key_scope: str = "") -> Submitted:
     """Store, locate and dispatch one report. A retry (same external_id per channel, or the same
@@ -137,18 +173,16 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
     lon, lat = to_wgs84(alert.lon, alert.lat, alert.crs)
     located = await locate(session, lon=lon, lat=lat, tolerance_m=settings.locate_tolerance_m)
     now = utcnow()
-    incident = await session.scalar(
-        pg_insert(Incident).values(
-            category_code=category.code, description=alert.description.strip(),
-            priority=alert.priority or category.default_priority, item_type=category.item_type,
-            status=IncidentStatus.reported.value, channel=alert.channel, lon=lon, lat=lat,
-            geom=WKTElement(f"POINT({lon!r} {lat!r})", srid=4326),
-            region_code=located.region.code if located.region else None, region_path=located.path,
-            reporter_name=alert.reporter_name.strip() if alert.reporter_name else None,
-            reporter_phone=alert.reporter_phone, external_id=alert.external_id, idempotency_key=key,
-            created_by=actor.user_id, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing().returning(Incident)
-    )
+    row = await _INSERT.fetchrow(
+        session, public_id=uuid.uuid4(), category_code=category.code, description=alert.description.strip(),
+        priority=alert.priority or category.default_priority, item_type=category.item_type,
+        status=IncidentStatus.reported.value, channel=alert.channel, lon=float(lon), lat=float(lat),
+        region_code=located.region.code if located.region else None, region_path=located.path,
+        reporter_name=alert.reporter_name.strip() if alert.reporter_name else None,
+        reporter_phone=alert.reporter_phone, external_id=alert.external_id, idempotency_key=key,
+        created_by=actor.user_id, created_at=now, updated_at=now)
+    live_lock_taken(session)  # by the INSERT, before its row lock (command.live)
+    incident = None if row is None else _persistent(session, row)
     if incident is None:
         return await _replay(session, alert, key)
     async with batched(session):  # the alert's events go out in one INSERT, not a flush each

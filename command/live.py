@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.lifecycle import ORDER_HOLDING, ORDER_OFFERED
+from command.native import Native
 from command.txhooks import TX_PREFIX
 from dispatch import presence
 
@@ -30,13 +31,24 @@ _HOLDING = [s.value for s in ORDER_HOLDING]
 _OFFERED = [s.value for s in ORDER_OFFERED]
 
 
+# The shared lock as an expression, for a statement that runs anyway to take it (then call `live_lock_taken`).
+LIVE_LOCK_SHARED = f"pg_advisory_xact_lock_shared({LIVE_LOCK})"
+_HOLD = Native(f"SELECT {LIVE_LOCK_SHARED}")
+
+
 async def hold_live_lock(session: AsyncSession) -> None:
     """Take the shared live lock for this transaction (once; released at commit/rollback).
 
-    Take it before any row lock, so that a waiting rebuild never sits in a lock cycle."""
+    Take it before any row lock, so that a waiting rebuild never sits in a lock cycle. A native statement: it
+    does not flush the session (a flush would write, and lock, rows before the lock is held)."""
     if session.info.get(_HELD):
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": LIVE_LOCK})
+    await _HOLD.fetch(session)
+    session.info[_HELD] = True
+
+
+def live_lock_taken(session: AsyncSession) -> None:
+    """Record that a statement of this transaction took the shared live lock (`LIVE_LOCK_SHARED`)."""
     session.info[_HELD] = True
 
 

@@ -1,0 +1,132 @@
+"""The alert's native statements (command.native): in the session's transaction, same results as the ORM path."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from command import txhooks
+from command.db import make_sessionmaker
+from command.duplicates import find_duplicate
+from command.events import Actor, append_event, batched
+from command.intake import AlertIn, submit_alert
+from command.live import LIVE_LOCK, hold_live_lock
+from command.models import Event, Incident
+from command.native import Native
+from tests import loop_world as w
+from tests.dispatch_fixtures import redis_loads
+from tests.dispatch_world import alert, dsettings_fixture, world_fixture  # noqa: F401
+
+_XACT = Native("SELECT pg_current_xact_id()::text")
+
+
+async def test_first_statement_of_a_transaction_runs_in_it(clean_db) -> None:
+    """The adapter sends BEGIN lazily; a native statement first in a transaction must not run in autocommit."""
+    sm = make_sessionmaker(clean_db)
+    async with sm() as s:
+        async with s.begin():
+            native = await _XACT.fetchval(s)
+            assert native == (await s.execute(text("SELECT pg_current_xact_id()::text"))).scalar()
+    async with sm() as s:
+        await s.begin()
+        await Native("INSERT INTO events (kind, actor, region_path, payload) VALUES (:kind, 'test', '{}', '{}')") \
+            .fetch(s, kind="native.first")  # the first statement of the transaction
+        await s.rollback()
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(Event).where(Event.kind == "native.first")) == 0
+
+
+async def test_hold_live_lock_takes_the_shared_lock_in_the_transaction(clean_db) -> None:
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        await hold_live_lock(s)
+        held = await Native(
+            "SELECT mode, granted FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' "
+            "AND objid = :k").fetch(s, k=LIVE_LOCK & 0xFFFFFFFF)
+        assert [tuple(r) for r in held] == [("ShareLock", True)]
+
+
+async def test_batched_events_written_natively_as_the_orm_writes_them(clean_db) -> None:
+    sm = make_sessionmaker(clean_db)
+    async with sm() as s:
+        await w.build(s)
+        inc = await w.incident(s)
+        await s.commit()
+    actor = Actor("someone", None)
+    payload = {"a": [1, 2.5, None], "b": {"c": "中文"}, "n": 3}
+    async with sm() as s:
+        inc = await s.get(Incident, inc.id)
+        plain = await append_event(s, kind="test.orm", actor=actor, incident=inc, from_state="x", to_state="y",
+                                   reason="why", payload=payload)
+        async with batched(s):
+            batch = [await append_event(s, kind=f"test.native.{i}", actor=actor, incident=inc, from_state="x",
+                                        to_state="y", reason="why", payload=payload) for i in range(3)]
+            assert all(e.id is None for e in batch)
+        assert [e.id for e in batch] == sorted(e.id for e in batch) and batch[0].id > plain.id
+        assert all(e.txid == plain.txid and e.created_at == plain.created_at for e in batch)
+        await s.commit()
+    cols = (Event.incident_id, Event.order_id, Event.actor, Event.actor_user_id, Event.from_state, Event.to_state,
+            Event.reason, Event.region_path, Event.worker_id, Event.department_code, Event.payload, Event.txid,
+            Event.created_at)
+    async with sm() as s:
+        rows = (await s.execute(select(Event.kind, *cols).order_by(Event.id))).all()
+    assert [r[0] for r in rows] == ["test.orm", "test.native.0", "test.native.1", "test.native.2"]
+    assert all(tuple(r[1:]) == tuple(rows[0][1:]) for r in rows)  # the same row but for the kind
+    assert rows[0].payload == payload and rows[0].region_path == list(inc.region_path)
+
+
+async def test_batched_events_survive_an_error_the_caller_catches(clean_db) -> None:
+    """As before the native INSERT: events appended in a block that raised are written if the caller commits."""
+    sm = make_sessionmaker(clean_db)
+    async with sm() as s:
+        with pytest.raises(RuntimeError):
+            async with batched(s):
+                await append_event(s, kind="test.before_error", actor=Actor.system("test"))
+                raise RuntimeError("boom")
+        await s.commit()
+        assert await s.scalar(select(func.count()).select_from(Event).where(Event.kind == "test.before_error")) == 1
+
+
+async def test_find_duplicate_sees_pending_changes_of_other_incidents(session: AsyncSession) -> None:
+    """The native query does not autoflush; pending changes to other incidents are flushed first."""
+    await w.build(session)
+    now = await session.scalar(select(func.now()))
+    first = await w.incident(session, created_at=now - timedelta(minutes=5))
+    new = await w.incident(session, created_at=now)
+    kwargs = dict(category_code=new.category_code, lon=new.lon, lat=new.lat, at=now, exclude_id=new.id)
+    assert (await find_duplicate(session, **kwargs)) is first
+    first.status = "closed"  # not flushed
+    assert await find_duplicate(session, **kwargs) is None
+    first.status = "located"
+    new.status = "dispatched"  # the excluded incident's own changes may wait
+    assert await find_duplicate(session, **kwargs) is first
+    assert await find_duplicate(session, **{**kwargs, "at": now - timedelta(hours=2)}) is None  # window
+    far = dict(kwargs, lon=new.lon + 0.01)
+    assert await find_duplicate(session, **far) is None  # ~960 m away
+
+
+async def test_alert_inserted_natively_is_in_the_session_and_the_transaction(world, dsettings, redis, clean_db) -> None:
+    """The incident row is written in the caller's transaction (rolled back with it), the live lock is taken by
+    that INSERT, and the Incident object behaves as loaded: its later moves are UPDATEs."""
+    sm = make_sessionmaker(clean_db)
+    body = alert()
+    async with sm() as s:
+        await s.begin()
+        done = await submit_alert(s, redis, alert=AlertIn(**body), actor=Actor("op", None), settings=dsettings)
+        assert done.created and done.incident.status == "dispatched" and done.incident in s
+        assert done.incident.geom is not None and done.incident.dispatch_attempts == 0
+        held = await Native("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory' "
+                            "AND mode = 'ShareLock' AND objid = :k").fetchval(s, k=LIVE_LOCK & 0xFFFFFFFF)
+        assert held == 1
+        row = (await s.execute(select(Incident.status, Incident.respond_due_at, func.ST_AsText(Incident.geom))
+                               .where(Incident.id == done.incident.id))).one()
+        assert row[0] == "dispatched" and row[1] == done.incident.respond_due_at
+        assert row[2] == f"POINT({body['lon']!r} {body['lat']!r})"
+        await s.rollback()
+    await txhooks.drain()
+    async with sm() as s:
+        assert await s.scalar(select(func.count()).select_from(Incident)) == 0
+        assert await s.scalar(select(func.count()).select_from(Event)) == 0
+    assert await redis_loads(redis) == {}  # the claim was given back

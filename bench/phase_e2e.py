@@ -12,9 +12,10 @@ import asyncio
 import math
 import time
 
-import httpx
 import numpy as np
+import orjson
 
+from bench import http
 from bench.runner import open_loop
 from bench.setup import CATEGORY
 from bench.stats import summary
@@ -51,9 +52,11 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
     run_id = f"bench-{time.time_ns()}"
     rng = np.random.default_rng(11)
     jitter = rng.uniform(-JITTER_DEG, JITTER_DEG, (total, 2))
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30.0) as client:
+    async with http.session(token, connections=clients, timeout_s=30.0) as client:
+        async def post(url: str, body: dict) -> tuple[int, dict[str, str], bytes]:
+            async with client.post(f"{url}/api/v1/alerts", json=body) as r:
+                return r.status, dict(r.headers), await r.read()
+
         async def call(i: int) -> None:
             k = i % len(workers)
             wid = workers[k]
@@ -62,19 +65,19 @@ async def run(base_urls: list[str], token: str, *, workers: list[int], positions
                     "channel": "hotline", "external_id": f"{run_id}-{i}"}
             t0 = time.perf_counter()
             try:
-                r = await client.post(f"{base_urls[i % len(base_urls)]}/api/v1/alerts", json=body)
-            except httpx.TransportError:
+                status, headers, raw = await post(base_urls[i % len(base_urls)], body)
+            except http.TRANSPORT_ERRORS:
                 # What a real sender does: retry once; the same external_id makes it idempotent.
                 retries[0] += 1
-                r = await client.post(f"{base_urls[(i + 1) % len(base_urls)]}/api/v1/alerts", json=body)
-            if r.status_code == 200 and r.headers.get("Idempotent-Replayed"):
-                r.status_code = 201  # the retry's first attempt had been committed: same incident
-            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-            if r.status_code != 201:
-                raise RuntimeError(f"POST /api/v1/alerts → {r.status_code}: {r.text[:300]}")
-            iid, assigned = _incident_and_workers(r.json())
+                status, headers, raw = await post(base_urls[(i + 1) % len(base_urls)], body)
+            if status == 200 and headers.get("Idempotent-Replayed"):
+                status = 201  # the retry's first attempt had been committed: same incident
+            statuses[status] = statuses.get(status, 0) + 1
+            if status != 201:
+                raise RuntimeError(f"POST /api/v1/alerts → {status}: {raw[:300]!r}")
+            iid, assigned = _incident_and_workers(orjson.loads(raw))
             if iid is None:
-                raise RuntimeError(f"no incident id in {r.text[:300]}")
+                raise RuntimeError(f"no incident id in {raw[:300]!r}")
             sent[iid] = (t0, wid, assigned[0] if assigned else None)
 
         s, dropped = await open_loop(call, rate=rate, seconds=seconds, max_in_flight=clients)

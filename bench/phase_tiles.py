@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-import httpx
-
+from bench import http
 from bench.runner import closed_loop
 from bench.stats import summary
 
@@ -35,15 +34,14 @@ async def run(base_urls: list[str], token: str, tiles: list[tuple[int, int, int]
               seconds: float, max_count: int, seed: int) -> dict:
     rng = random.Random(seed)
     sizes: list[int] = []
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=30.0) as client:
+    async with http.session(token, connections=clients, timeout_s=30.0) as client:
         async def call(i: int) -> None:
             z, x, y = tiles[i % len(tiles)] if i < len(tiles) else rng.choice(tiles)
-            r = await client.get(f"{base_urls[i % len(base_urls)]}/tiles/regions/{z}/{x}/{y}.pbf")
-            if r.status_code not in (200, 204):
-                raise RuntimeError(f"tile {z}/{x}/{y} → {r.status_code}: {r.text[:200]}")
-            sizes.append(len(r.content))
+            async with client.get(f"{base_urls[i % len(base_urls)]}/tiles/regions/{z}/{x}/{y}.pbf") as r:
+                body = await r.read()
+            if r.status not in (200, 204):
+                raise RuntimeError(f"tile {z}/{x}/{y} → {r.status}: {body[:200]!r}")
+            sizes.append(len(body))
 
         s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)
     out = summary(s.latencies, s.wall, errors=s.errors)

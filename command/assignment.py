@@ -22,6 +22,7 @@ from command.lifecycle import ORDER_HOLDING, IncidentStatus, OrderStatus
 from command.loads import claim_chosen, claim_nearest
 from command.models import Incident, Order, Worker
 from command.moves import move_incident, record, utcnow
+from command.native import Native, attach_loaded
 from command.routing import Rule, departments_for, own_grid_workers, routing_rule
 from command.settings import Settings
 from command.summaries import order_payload
@@ -58,6 +59,33 @@ async def _worker_ids_on(session: AsyncSession, incident_id: int) -> list[int]:
     )).all())
 
 
+_ORDER_COLUMNS = tuple(c.name for c in Order.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+_ORDER_TYPES = {"incident_id": "bigint", "worker_id": "integer", "distance_m": "float8"}
+_ORDER_DEFAULTS = {c.name: c.default.arg for c in Order.__table__.columns  # type: ignore[attr-defined]
+                   if c.default is not None and c.default.is_scalar}
+_INSERT_ORDERS = Native(f"""
+INSERT INTO orders ({", ".join(_ORDER_COLUMNS)})
+SELECT {", ".join(f"coalesce({c}, now())" if c in ("created_at", "updated_at") else c for c in _ORDER_COLUMNS)}
+FROM unnest({", ".join(
+    f"CAST(:{c} AS {_ORDER_TYPES.get(c, 'timestamptz' if c.endswith('_at') else 'varchar')}[])"
+    for c in _ORDER_COLUMNS)}) WITH ORDINALITY AS t({", ".join(_ORDER_COLUMNS)}, n)
+ORDER BY n
+RETURNING id, {", ".join(_ORDER_COLUMNS)}
+""")
+
+
+async def insert_orders(session: AsyncSession, orders: list[Order]) -> list[Order]:
+    """New orders written by one native INSERT, returned as loaded objects in the session (ids set, in the given
+    order). Their incident must already be in the database. The session's other pending changes are not
+    flushed here (they go out with the next flush, as the events of `batched` do)."""
+    if not orders:
+        return []
+    params = {c: [_ORDER_DEFAULTS[c] if getattr(o, c) is None and c in _ORDER_DEFAULTS else getattr(o, c)
+                  for o in orders] for c in _ORDER_COLUMNS}
+    rows = sorted(await _INSERT_ORDERS.fetch(session, **params), key=lambda r: r[0])
+    return [attach_loaded(session, Order, dict(zip(("id", *_ORDER_COLUMNS), row, strict=True))) for row in rows]
+
+
 def _schedule_timers(session: AsyncSession, redis: Redis, orders: list[Order]) -> None:
     due = {o.id: int(o.ack_due_at.timestamp() * 1000) for o in orders if o.ack_due_at is not None}
     if due:
@@ -76,8 +104,7 @@ async def _offer_workers(session: AsyncSession, redis: Redis, *, incident: Incid
               created_at=now, updated_at=now, ack_due_at=now + timedelta(seconds=rule.ack_timeout_s))
         for i, (wid, dist) in enumerate(claims)
     ]
-    session.add_all(orders)
-    await session.flush()
+    orders = await insert_orders(session, orders)
     for order in orders:
         await record(session, incident=incident, actor=actor, kind="order.offered", order=order,
                      payload=order_payload(order))
@@ -120,8 +147,7 @@ async def dispatch_incident(session: AsyncSession, redis: Redis, *, incident: In
               role="lead" if i == 0 else "support", status=OrderStatus.sent.value, created_at=now, updated_at=now)
         for i, d in enumerate(departments)
     ]
-    session.add_all(dept_orders)
-    await session.flush()
+    dept_orders = await insert_orders(session, dept_orders)
     for order in dept_orders:
         await record(session, incident=incident, actor=actor, kind="order.sent", order=order,
                      payload=order_payload(order))

@@ -22,7 +22,6 @@ from geoalchemy2 import WKBElement
 from redis.asyncio import Redis
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from command import refdata
 from command.assignment import OUTSIDE, dispatch_incident, raise_attention, reason
@@ -33,7 +32,7 @@ from command.live import LIVE_LOCK_SHARED, live_lock_taken
 from command.loop_intake import after_located
 from command.models import Incident, Order
 from command.moves import move_incident, record, utcnow
-from command.native import Native
+from command.native import Native, attach_loaded
 from command.settings import Settings
 from command.summaries import incident_payload
 from geo.coords import Crs, to_wgs84
@@ -154,11 +153,9 @@ RETURNING {", ".join(_INSERTED)}, ST_AsEWKB(geom)
 
 def _persistent(session: AsyncSession, row: Sequence[Any]) -> Incident:
     """The inserted row as an Incident in the session, as if loaded: later changes flush as UPDATEs."""
-    incident = Incident(**dict(zip(_INSERTED, row, strict=False)))
-    incident.geom = WKBElement(bytes(row[-1]), srid=4326, extended=True)
-    make_transient_to_detached(incident)
-    session.add(incident)
-    return incident
+    values = dict(zip(_INSERTED, row, strict=False))
+    values["geom"] = WKBElement(bytes(row[-1]), srid=4326, extended=True)
+    return attach_loaded(session, Incident, values)
 
 
 async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, actor: Actor, settings: Settings,

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
+from command.txhooks import TX_PREFIX
+
+_DRIVER = TX_PREFIX + "native_driver"
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -58,10 +62,27 @@ async def _driver(session: AsyncSession) -> Any:
     sent straight to the driver before that would run in autocommit, outside the session's transaction (and an
     INSERT would be committed whatever happens next). So the adapter is asked to begin first, as its own cursor
     does before each statement (tests/test_native.py holds this to the adapter's behaviour)."""
+    known = session.info.get(_DRIVER)
+    if known is not None:  # this transaction's, begun (the key is dropped when the transaction ends)
+        return known
     raw = await (await session.connection()).get_raw_connection()
     driver, adapter = raw.driver_connection, raw.dbapi_connection
     if not hasattr(driver, "fetchrow") or not hasattr(adapter, "_start_transaction"):
         return None
     if adapter._transaction is None and adapter.isolation_level != "autocommit":
         await adapter._start_transaction()
+    session.info[_DRIVER] = driver
     return driver
+
+
+T = TypeVar("T")
+
+
+def attach_loaded(session: AsyncSession, cls: type[T], values: dict[str, Any]) -> T:
+    """A row written by a native statement, as an ORM object in the session as if loaded from it: later changes
+    flush as UPDATEs. `values` must hold every column (one left out would be expired, and loading it lazily
+    fails under asyncio)."""
+    obj = cls(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

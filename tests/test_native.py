@@ -9,12 +9,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command import txhooks
+from command.assignment import insert_orders
 from command.db import make_sessionmaker
 from command.duplicates import find_duplicate
 from command.events import Actor, append_event, batched
 from command.intake import AlertIn, submit_alert
 from command.live import LIVE_LOCK, hold_live_lock
-from command.models import Event, Incident
+from command.models import Event, Incident, Order
 from command.native import Native
 from tests import loop_world as w
 from tests.dispatch_fixtures import redis_loads
@@ -34,6 +35,14 @@ async def test_first_statement_of_a_transaction_runs_in_it(clean_db) -> None:
         await s.begin()
         await Native("INSERT INTO events (kind, actor, region_path, payload) VALUES (:kind, 'test', '{}', '{}')") \
             .fetch(s, kind="native.first")  # the first statement of the transaction
+        await s.rollback()
+    async with sm() as s:  # the second transaction of a session begins afresh as well
+        async with s.begin():
+            first = await _XACT.fetchval(s)
+        await s.begin()
+        assert await _XACT.fetchval(s) != first
+        await Native("INSERT INTO events (kind, actor, region_path, payload) VALUES (:kind, 'test', '{}', '{}')") \
+            .fetch(s, kind="native.first")
         await s.rollback()
     async with sm() as s:
         assert await s.scalar(select(func.count()).select_from(Event).where(Event.kind == "native.first")) == 0
@@ -89,7 +98,7 @@ async def test_batched_events_survive_an_error_the_caller_catches(clean_db) -> N
         assert await s.scalar(select(func.count()).select_from(Event).where(Event.kind == "test.before_error")) == 1
 
 
-async def test_find_duplicate_sees_pending_changes_of_other_incidents(session: AsyncSession) -> None:
+async def test_find_duplicate_sees_pending_changes_of_other_incidents(clean_db, session: AsyncSession) -> None:
     """The native query does not autoflush; pending changes to other incidents are flushed first."""
     await w.build(session)
     now = await session.scalar(select(func.now()))
@@ -130,3 +139,20 @@ async def test_alert_inserted_natively_is_in_the_session_and_the_transaction(wor
         assert await s.scalar(select(func.count()).select_from(Incident)) == 0
         assert await s.scalar(select(func.count()).select_from(Event)) == 0
     assert await redis_loads(redis) == {}  # the claim was given back
+
+
+async def test_orders_inserted_natively_are_loaded_objects_of_the_session(clean_db, session: AsyncSession) -> None:
+    await w.build(session)
+    inc = await w.incident(session)
+    now = await session.scalar(select(func.now()))
+    new = [Order(incident_id=inc.id, assignee_kind="department", department_code=code, status="sent",
+                 created_at=now, updated_at=now) for code in ("water_co", "power_co")]
+    orders = await insert_orders(session, new)
+    assert [o.department_code for o in orders] == ["water_co", "power_co"] and orders[0].id < orders[1].id
+    assert all(o in session and o.role == "lead" and o.due_at is None for o in orders)  # the column default
+    ids = [o.id for o in orders]
+    orders[1].status = "signed_for"
+    await session.flush()
+    rows = (await session.execute(select(Order.id, Order.status).where(Order.incident_id == inc.id)
+                                  .order_by(Order.id).execution_options(populate_existing=True))).all()
+    assert [tuple(r) for r in rows] == [(ids[0], "sent"), (ids[1], "signed_for")]

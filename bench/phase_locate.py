@@ -1,5 +1,8 @@
-"""Locate: geo.locate.locate (the Python function) and GET /api/v1/locate (the HTTP endpoint), beside the very same
-statement through pgbench at the same concurrency on the same tables and the same point distribution."""
+"""Locate: geo.locate.locate (the Python function) and GET /api/v1/locate (the HTTP endpoint), beside the module's
+full statement (`_LOCATE`, every level in one query: the reference floor the target is judged against) through
+pgbench at the same concurrency on the same tables and the same point distribution. The deepest-level statement
+locate() asks first (`_LOCATE_DEEPEST`) goes through pgbench too, as a second figure: how close the function comes
+to its own statement's raw speed."""
 
 from __future__ import annotations
 
@@ -79,10 +82,22 @@ async def http(base_urls: list[str], token: str, box: tuple[float, float, float,
     return out
 
 
+def new_statement_script(box: tuple[float, float, float, float]) -> str:
+    """The statement that answers every point a micro-grid holds (all of the sample box at province scale)."""
+    return pgbench_script(geo_locate._LOCATE_DEEPEST.text, box, {})
+
+
 def floor(database_url: str, box: tuple[float, float, float, float], *, clients: int, seconds: float) -> dict:
     return run_pgbench(database_url, floor_script(box), clients=clients, seconds=seconds)
 
 
-def with_ratios(measured: dict, floor_figures: dict) -> dict:
+def floor_new_statement(database_url: str, box: tuple[float, float, float, float], *, clients: int,
+                        seconds: float) -> dict:
+    return run_pgbench(database_url, new_statement_script(box), clients=clients, seconds=seconds)
+
+
+def with_ratios(measured: dict, floor_figures: dict, new_statement: dict | None = None) -> dict:
     measured["ratio_to_floor"] = ratio(measured.get("per_s"), floor_figures.get("per_s"))
+    if new_statement is not None:
+        measured["ratio_to_new_statement"] = ratio(measured.get("per_s"), new_statement.get("per_s"))
     return measured

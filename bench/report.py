@@ -110,6 +110,7 @@ def human(result: dict) -> str:
         ("locate fn (session/client)", "locate.function", "locate.floor"),
         ("locate fn (session/call)", "locate.function_per_call", "locate.floor"),
         ("locate HTTP", "locate.http", "locate.floor"),
+        ("locate new stmt (pgbench)", "locate.floor_new_statement", "locate.floor"),
         ("assign+claim", "assign", "assign.floor"),
         ("tiles province", "tiles.province", None),
         ("tiles zoomed", "tiles.zoomed", None),

@@ -174,10 +174,12 @@ async def _locate(engine, settings: Settings, box, secs: float, result: dict) ->
     result["locate"] = loc
     loc["floor"] = await asyncio.to_thread(phase_locate.floor, settings.database_url, box, clients=clients,
                                            seconds=secs)
+    loc["floor_new_statement"] = phase_locate.with_ratios(await asyncio.to_thread(
+        phase_locate.floor_new_statement, settings.database_url, box, clients=clients, seconds=secs), loc["floor"])
     for key, per_call in (("function", False), ("function_per_call", True)):
         loc[key] = phase_locate.with_ratios(await phase_locate.function(
             engine, box, clients=clients, seconds=secs, max_count=int(secs * 20_000), per_call_session=per_call,
-            seed=7), loc["floor"])
+            seed=7), loc["floor"], loc["floor_new_statement"])
 
 
 async def _tiles(urls: list[str], token: str, meta: dict, w: dict, secs: float) -> dict:

@@ -3,7 +3,8 @@
 A file with any error raises GeoInputError listing every problem and writes nothing. The writes run inside a
 savepoint of the caller's transaction (the caller commits), so a database failure half-way also leaves no trace.
 Rows go in with executemany batches of INSERT … ON CONFLICT (code) DO UPDATE, ordered by level so a parent is
-always written before its children and `parent_id` can be looked up by code in the same statement.
+always written before its children and `parent_id` can be looked up by code in the same statement, with the
+parent's `path_names`/`path_levels` (the chain locate() answers from) extended by the region's own.
 """
 
 from __future__ import annotations
@@ -25,19 +26,27 @@ BATCH = 2000
 _MAX_TREE_DEPTH = 8  # levels are 5 deep; the loop that re-paths descendants stops well before this
 
 _UPSERT = text("""
-INSERT INTO regions (code, name, level, depth, parent_id, path, geom, properties, updated_at)
-VALUES (:code, :name, :level, :depth, (SELECT id FROM regions WHERE code = :parent_code),
-        CAST(:path AS varchar[]), ST_Multi(ST_GeomFromWKB(:wkb, 4326)), CAST(:props AS jsonb), now())
+WITH p AS (SELECT id, path_names, path_levels FROM regions WHERE code = :parent_code)
+INSERT INTO regions (code, name, level, depth, parent_id, path, path_names, path_levels, geom, properties, updated_at)
+VALUES (:code, :name, :level, :depth, (SELECT id FROM p), CAST(:path AS varchar[]),
+        coalesce((SELECT path_names FROM p), '{}') || CAST(:name AS varchar),
+        coalesce((SELECT path_levels FROM p), '{}') || CAST(:level AS varchar),
+        ST_Multi(ST_GeomFromWKB(:wkb, 4326)), CAST(:props AS jsonb), now())
 ON CONFLICT (code) DO UPDATE SET
   name = EXCLUDED.name, level = EXCLUDED.level, depth = EXCLUDED.depth, parent_id = EXCLUDED.parent_id,
-  path = EXCLUDED.path, geom = EXCLUDED.geom, properties = EXCLUDED.properties, updated_at = now()
+  path = EXCLUDED.path, path_names = EXCLUDED.path_names, path_levels = EXCLUDED.path_levels,
+  geom = EXCLUDED.geom, properties = EXCLUDED.properties, updated_at = now()
 """)
 
-# Stored descendants of a region whose path changed: rewrite one generation per pass until nothing differs.
+# Stored descendants of a region whose path, name or level changed: rewrite the chain (codes, names, levels) from
+# the parent, one generation per pass, until nothing differs.
 _REPATH = text("""
-UPDATE regions c SET path = p.path || c.code, updated_at = now()
+UPDATE regions c SET path = p.path || c.code, path_names = p.path_names || c.name,
+                     path_levels = p.path_levels || c.level, updated_at = now()
 FROM regions p
-WHERE c.parent_id = p.id AND c.path && CAST(:moved AS varchar[]) AND c.path <> p.path || c.code
+WHERE c.parent_id = p.id AND c.path && CAST(:moved AS varchar[])
+  AND (c.path, c.path_names, c.path_levels)
+      IS DISTINCT FROM (p.path || c.code, p.path_names || c.name, p.path_levels || c.level)
 """)
 
 
@@ -69,13 +78,13 @@ def load_collection(path: str | Path) -> dict:
                             ) from exc
 
 
-async def _stored(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, list[str]]]:
-    """code → (level, path) for the given codes that the database already holds."""
+async def _stored(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, list[str], str]]:
+    """code → (level, path, name) for the given codes that the database already holds."""
     if not codes:
         return {}
-    rows = await session.execute(text("SELECT code, level, path FROM regions WHERE code = ANY(CAST(:c AS varchar[]))"),
-                                 {"c": codes})
-    return {code: (level, list(path)) for code, level, path in rows}
+    rows = await session.execute(text(
+        "SELECT code, level, path, name FROM regions WHERE code = ANY(CAST(:c AS varchar[]))"), {"c": codes})
+    return {code: (level, list(path), name) for code, level, path, name in rows}
 
 
 async def _stored_children(session: AsyncSession, codes: list[str]) -> list[tuple[str, str, str]]:
@@ -86,7 +95,7 @@ async def _stored_children(session: AsyncSession, codes: list[str]) -> list[tupl
 
 
 async def validate_against_db(session: AsyncSession, collection: object
-                              ) -> tuple[list[RegionFeature], dict[str, tuple[str, list[str]]]]:
+                              ) -> tuple[list[RegionFeature], dict[str, tuple[str, list[str], str]]]:
     """All checks, file and database; raises GeoInputError with every problem. Reads only."""
     features, problems = parse_collection(collection)
     file_codes = {f.code for f in features if f.code is not None}
@@ -101,7 +110,7 @@ async def validate_against_db(session: AsyncSession, collection: object
     return features, stored
 
 
-def _paths(features: list[RegionFeature], stored: dict[str, tuple[str, list[str]]]) -> dict[str, list[str]]:
+def _paths(features: list[RegionFeature], stored: dict[str, tuple[str, list[str], str]]) -> dict[str, list[str]]:
     """Top-down codes for every feature; features arrive sorted by depth, so parents come first."""
     paths: dict[str, list[str]] = {}
     for f in features:
@@ -122,7 +131,9 @@ async def import_regions(session: AsyncSession, *, collection: dict, progress: b
     features.sort(key=lambda f: f.level.depth)  # type: ignore[union-attr]
     paths = _paths(features, stored)
     report = ImportReport(repaired=[f.code for f in features if f.repaired])  # type: ignore[misc]
-    moved = [f.code for f in features if f.code in stored and stored[f.code][1] != paths[f.code]]
+    # Re-imported regions whose descendants' stored chains go stale: another path, name or level.
+    moved = [f.code for f in features if f.code in stored
+             and stored[f.code] != (f.level.value, paths[f.code], f.name)]  # type: ignore[union-attr]
 
     async with session.begin_nested():
         with tqdm(total=len(features), unit="region", desc="import", disable=not progress) as bar:

@@ -11,6 +11,18 @@ The rule, deterministic on shared borders and vertices:
   * The chain is the winner itself followed by its ancestors up to the top (the top last), read from the
     stored `path` in the same query.
 
+Two statements, the first answering almost every point in one round trip:
+  * `_LOCATE_DEEPEST` asks only the deepest level (micro-grids, `depth >= DEEPEST`) through its own partial GiST
+    index (ix_regions_geom_deepest). A hit there is final whatever the geometry of the tree: nothing is deeper,
+    and every equally deep region that holds the point is among its candidates, so "smallest code" is decided
+    within them too. The import makes no promise that children cover or stay inside their parent, so nothing
+    shallower is ever taken from a leaf. The chain comes from the row itself (`path_names`/`path_levels`, kept by
+    the import parallel to `path`), with no join.
+  * `_LOCATE`, the full rule over every level, inside then outside, runs only when no micro-grid holds the point
+    (a gap between children, a point outside, or a region written by anything but the import without a chain).
+  The point goes in through a subquery the planner cannot flatten (OFFSET 0): custom plans then cost the same
+  as the generic one, so the server keeps one cached plan instead of re-planning the statement every call.
+
 The outside search is prefiltered with ST_DWithin on the planar GiST index, using a radius in degrees that covers
 `tolerance_m` at that latitude, then measured exactly on the spheroid. Each candidate is first clipped to that
 square around the point (ST_ClipByBox2D, planar and cheap): the clipped part is a subset of the polygon that holds
@@ -31,9 +43,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.errors import GeoInputError
+from geo.models import DEEPEST
 
 TIE_M = 0.01  # distances within 1 cm of the nearest are ties
 _MIN_M_PER_DEG = 110_000.0  # below the length of one degree of latitude anywhere (110,574 m at the equator)
+
+_LOCATE_DEEPEST = text(f"""
+SELECT r.path, r.path_names, r.path_levels
+FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g OFFSET 0) pt, regions r
+WHERE r.depth >= {DEEPEST} AND ST_Intersects(r.geom, pt.g)
+ORDER BY r.depth DESC, r.code COLLATE "C" LIMIT 1
+""")
 
 _LOCATE = text("""
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
@@ -100,24 +120,39 @@ async def locate(session: AsyncSession, *, lon: float, lat: float, tolerance_m: 
     check_point(lon, lat)
     if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise GeoInputError(f"tolerance must be a non-negative number of metres, not {tolerance_m}")
-    rows = await _fetch(session, {
-        "lon": float(lon), "lat": float(lat), "tolerance": float(tolerance_m), "tie": TIE_M,
-        "radius_deg": search_radius_deg(lat, tolerance_m),
-    })
+    lon, lat = float(lon), float(lat)
+    deepest = await _fetch(session, _DEEPEST, (lon, lat))
+    if deepest:
+        codes, names, levels = deepest[0]
+        if len(codes) == len(names) == len(levels):  # the chain stored with the row: the common case
+            chain = [RegionRef(*ref) for ref in zip(reversed(codes), reversed(names), reversed(levels), strict=True)]
+            return Located(outside=False, region=chain[0], chain=chain)
+    rows = await _fetch(session, _FULL, (lon, lat, float(tolerance_m), TIE_M, search_radius_deg(lat, tolerance_m)))
     if not rows:
         return Located(outside=True, region=None, chain=[])
     chain = [RegionRef(code, name, level) for _, _, code, name, level in rows]
     return Located(outside=bool(rows[0][0]), region=chain[0], chain=chain, distance_m=float(rows[0][1]))
 
 
-# The same statement with asyncpg's numbered parameters (`::casts` left alone), for the fast path below.
-_PARAMS = ("lon", "lat", "tolerance", "tie", "radius_deg")
-_LOCATE_NATIVE = re.sub(r"(?<!:):(" + "|".join(_PARAMS) + r")\b",
-                        lambda m: f"${_PARAMS.index(m.group(1)) + 1}", _LOCATE.text)
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    portable: Any  # the text() clause, for any driver
+    native: str  # the same with asyncpg's numbered parameters ($1…), `::casts` left alone
+    params: tuple[str, ...]  # the order of those parameters
 
 
-async def _fetch(session: AsyncSession, params: dict[str, float]) -> Sequence[Sequence[Any]]:
-    """Run the statement on the session's connection. On asyncpg (the app's driver) it goes straight to the
+def _statement(clause: Any, params: tuple[str, ...]) -> _Statement:
+    native = re.sub(r"(?<!:):(" + "|".join(params) + r")\b", lambda m: f"${params.index(m.group(1)) + 1}",
+                    clause.text)
+    return _Statement(clause, native, params)
+
+
+_DEEPEST = _statement(_LOCATE_DEEPEST, ("lon", "lat"))
+_FULL = _statement(_LOCATE, ("lon", "lat", "tolerance", "tie", "radius_deg"))
+
+
+async def _fetch(session: AsyncSession, stmt: _Statement, args: tuple[float, ...]) -> Sequence[Sequence[Any]]:
+    """Run a statement on the session's connection. On asyncpg (the app's driver) it goes straight to the
     driver, prepared once per connection: locate is on every alert's path, and SQLAlchemy's statement and result
     layers cost more CPU than the query itself (docs/benchmarks.md has the figures). The query
     runs in the session's transaction when one is open, as before. Any other driver takes the portable path."""
@@ -125,5 +160,5 @@ async def _fetch(session: AsyncSession, params: dict[str, float]) -> Sequence[Se
     driver = (await conn.get_raw_connection()).driver_connection
     fetch = getattr(driver, "fetch", None)
     if fetch is None:
-        return (await session.execute(_LOCATE, params)).all()
-    return await fetch(_LOCATE_NATIVE, *(params[k] for k in _PARAMS))
+        return (await session.execute(stmt.portable, dict(zip(stmt.params, args, strict=True)))).all()
+    return await fetch(stmt.native, *args)

@@ -37,6 +37,7 @@ class Level(enum.StrEnum):
 
 
 LEVEL_DEPTH: dict[Level, int] = {lvl: i for i, lvl in enumerate(Level)}
+DEEPEST = max(LEVEL_DEPTH.values())  # the micro-grid level; geo/locate.py searches it first (ix_regions_geom_deepest)
 
 
 class Region(GeoBase):
@@ -50,6 +51,11 @@ class Region(GeoBase):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id", ondelete="RESTRICT"), index=True)
     # Codes from the top down to this region itself: the scope key every incident carries.
     path: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
+    # The names and levels along `path`, in the same order (the import keeps them; geo/imports.py), so locate()
+    # answers the whole chain from the one row it finds. Empty for a row written by anything but the import:
+    # locate() then reads the chain by join instead.
+    path_names: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default="{}")
+    path_levels: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")
     geom: Mapped[object] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
     properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -60,6 +66,9 @@ class Region(GeoBase):
         # The few upper levels on their own, for low-zoom tiles (geo/tiles.py UPPER_DEPTH).
         Index("ix_regions_geom_upper", "geom", postgresql_using="gist", postgresql_where=text("depth <= 2")),
         Index("ix_regions_path", "path", postgresql_using="gin"),
+        # The deepest level on its own: locate() asks it first, and a hit there is final (nothing is deeper).
+        Index("ix_regions_geom_deepest", "geom", postgresql_using="gist",
+              postgresql_where=text(f"depth >= {DEEPEST}")),
     )
 
 

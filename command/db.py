@@ -17,10 +17,14 @@ class Base(DeclarativeBase):
 def make_engine(settings: Settings, **kwargs: object) -> AsyncEngine:
     # No pool_pre_ping: it costs a round trip per checkout; a connection found dead invalidates the pool
     # (SQLAlchemy's disconnect handling) and the next checkout reconnects. JIT off: our statements are
-    # short indexed lookups, for which JIT compilation only adds latency.
+    # short indexed lookups, for which JIT compilation only adds latency. A fixed pool (no overflow): overflow
+    # connections are closed as soon as they are checked in, so under load they were opened and closed
+    # continuously, each paying the connect and asyncpg's type introspection; on this hardware more concurrent
+    # transactions than the pool holds add no throughput, so requests beyond it wait (up to db_pool_timeout_s).
     opts: dict[str, object] = {
         "pool_size": settings.db_pool_size,
-        "max_overflow": settings.db_pool_size,
+        "max_overflow": 0,
+        "pool_timeout": settings.db_pool_timeout_s,
         "pool_recycle": 1800,
         "connect_args": {"server_settings": {"jit": "off"}},
     }

@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(512, description="Frames queued for one socket before it is closed (4000: resume).")
     ws_ping_interval_s: float = Field(20.0, description="Server ping every this; no frame for 2x this: close 4408.")
     ws_auth_timeout_s: float = Field(5.0, description="Time a socket has to send its auth frame.")
-    db_pool_size: int = Field(10, description="SQLAlchemy pool size per process.")
+    db_pool_size: int = Field(10, description="Database connections per process (a fixed pool, no overflow).")
+    db_pool_timeout_s: float = Field(30.0, description="Longest wait for a free pooled connection (then an error).")
     log_level: str = Field("info", description="Log level.")
 
     @cached_property

@@ -22,6 +22,7 @@ from command.moves import lock_incident, lock_orders, move_incident, move_order,
 from command.native import Native
 from command.summaries import incident_summary
 from command.work_orders import ORDER_GONE
+from geo.locate import search_radius_deg
 
 AUTO_MERGE_CHANNELS = ("sensor",)
 # States of an incident that a new alert may duplicate: open, and not itself a duplicate.
@@ -32,6 +33,7 @@ _FIND = Native("""
 SELECT id FROM incidents
 WHERE category_code = :category AND status = ANY(:statuses) AND merged_into_id IS NULL
   AND created_at >= :since AND created_at <= :at AND id IS DISTINCT FROM :exclude
+  AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :radius_deg)
   AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :distance)
 ORDER BY ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography), created_at, id
 LIMIT 1
@@ -53,13 +55,17 @@ async def find_duplicate(
     `window_s` seconds before `at` (the earliest wins a tie).
 
     One native statement that returns only the id (it runs on every alert; a duplicate is rare, and only then is
-    the incident loaded). Pending changes to other incidents in the session are flushed first, as the autoflush
-    of an ORM query would; the excluded incident (the new alert itself) cannot match, so its changes wait."""
+    the incident loaded). The box test (`&&` on a square of `radius_deg` that holds the whole circle) lets the
+    GiST index on incidents.geom pick the candidates; without it every open incident of the category was measured
+    on the spheroid, which made this the costliest statement of an alert once thousands were open.
+    Pending changes to other incidents in the session are flushed first, as the autoflush of an ORM query would;
+    the excluded incident (the new alert itself) cannot match, so its changes wait."""
     if any(isinstance(o, Incident) and o.id != exclude_id for o in (*session.new, *session.dirty)):
         await session.flush()
     found = await _FIND.fetchval(
         session, category=category_code, statuses=_CANDIDATE, since=at - timedelta(seconds=window_s), at=at,
-        exclude=exclude_id, lon=float(lon), lat=float(lat), distance=float(distance_m))
+        exclude=exclude_id, lon=float(lon), lat=float(lat), distance=float(distance_m),
+        radius_deg=search_radius_deg(float(lat), float(distance_m)))
     return None if found is None else await session.get(Incident, found)
 
 

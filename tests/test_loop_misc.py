@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pyproj import Geod
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -78,6 +79,25 @@ async def test_duplicates_sensor_merged_people_suggested(app) -> None:
     assert live == 0
     r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": first["id"]})
     assert r.status_code == 409  # merged is final
+
+
+async def test_duplicate_radius_is_metres_on_the_ground(app) -> None:
+    """The duplicate search narrows candidates with a box in degrees before measuring on the spheroid: a box too
+    small (metres taken as degrees of latitude everywhere) would miss a duplicate 195 m due east, where a degree of
+    longitude is shorter; 205 m away is beyond the configured 200 m either way."""
+    c, op = app.client, await app.as_("op1")
+    lon, lat = w.POINTS["D1S1C1G1"]
+    geod = Geod(ellps="WGS84")
+    body = {"category": "water", "description": "消防栓漏水", "lon": lon, "lat": lat, "channel": "sensor"}
+    first = (await c.post("/api/v1/alerts", json=body, headers=op)).json()
+    for metres, merged in ((195.0, True), (205.0, False)):  # a merged alert is never a candidate itself
+        east, _, _ = geod.fwd(lon, lat, 90.0, metres)
+        r = await c.post("/api/v1/alerts", headers=op, json=body | {"lon": east, "description": f"{metres} m"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["status"] == "merged") is merged, (metres, r.json()["status"])
+        if merged:
+            async with app.sessionmaker() as s:
+                assert (await s.get(Incident, r.json()["id"])).merged_into_id == first["id"]
 
 
 async def test_transfer_keeps_history_and_reaches_both_regions(app) -> None:

@@ -34,28 +34,25 @@ point near the demo city's edge).
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.errors import GeoInputError
 from geo.models import DEEPEST
+from geo.native import Native
 
 TIE_M = 0.01  # distances within 1 cm of the nearest are ties
 _MIN_M_PER_DEG = 110_000.0  # below the length of one degree of latitude anywhere (110,574 m at the equator)
 
-_LOCATE_DEEPEST = text(f"""
+_DEEPEST = Native(f"""
 SELECT r.path, r.path_names, r.path_levels
 FROM (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g OFFSET 0) pt, regions r
 WHERE r.depth >= {DEEPEST} AND ST_Intersects(r.geom, pt.g)
 ORDER BY r.depth DESC, r.code COLLATE "C" LIMIT 1
 """)
 
-_LOCATE = text("""
+_FULL = Native("""
 WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
 inside AS (
   SELECT r.code, r.path, false AS outside, 0.0::float8 AS dist
@@ -78,6 +75,9 @@ SELECT hit.outside, hit.dist, a.code, a.name, a.level
 FROM hit JOIN regions a ON a.code = ANY(hit.path)
 ORDER BY array_position(hit.path, a.code) DESC
 """)
+
+# The same as text() clauses, by the names the docs and the bench (pgbench scripts from their text) use.
+_LOCATE_DEEPEST, _LOCATE = _DEEPEST.portable, _FULL.portable
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,44 +121,15 @@ async def locate(session: AsyncSession, *, lon: float, lat: float, tolerance_m: 
     if not (math.isfinite(tolerance_m) and tolerance_m >= 0):
         raise GeoInputError(f"tolerance must be a non-negative number of metres, not {tolerance_m}")
     lon, lat = float(lon), float(lat)
-    deepest = await _fetch(session, _DEEPEST, (lon, lat))
+    deepest = await _DEEPEST.fetch(session, lon=lon, lat=lat)
     if deepest:
         codes, names, levels = deepest[0]
         if len(codes) == len(names) == len(levels):  # the chain stored with the row: the common case
             chain = [RegionRef(*ref) for ref in zip(reversed(codes), reversed(names), reversed(levels), strict=True)]
             return Located(outside=False, region=chain[0], chain=chain)
-    rows = await _fetch(session, _FULL, (lon, lat, float(tolerance_m), TIE_M, search_radius_deg(lat, tolerance_m)))
+    rows = await _FULL.fetch(session, lon=lon, lat=lat, tolerance=float(tolerance_m), tie=TIE_M,
+                             radius_deg=search_radius_deg(lat, tolerance_m))
     if not rows:
         return Located(outside=True, region=None, chain=[])
     chain = [RegionRef(code, name, level) for _, _, code, name, level in rows]
     return Located(outside=bool(rows[0][0]), region=chain[0], chain=chain, distance_m=float(rows[0][1]))
-
-
-@dataclass(frozen=True, slots=True)
-class _Statement:
-    portable: Any  # the text() clause, for any driver
-    native: str  # the same with asyncpg's numbered parameters ($1…), `::casts` left alone
-    params: tuple[str, ...]  # the order of those parameters
-
-
-def _statement(clause: Any, params: tuple[str, ...]) -> _Statement:
-    native = re.sub(r"(?<!:):(" + "|".join(params) + r")\b", lambda m: f"${params.index(m.group(1)) + 1}",
-                    clause.text)
-    return _Statement(clause, native, params)
-
-
-_DEEPEST = _statement(_LOCATE_DEEPEST, ("lon", "lat"))
-_FULL = _statement(_LOCATE, ("lon", "lat", "tolerance", "tie", "radius_deg"))
-
-
-async def _fetch(session: AsyncSession, stmt: _Statement, args: tuple[float, ...]) -> Sequence[Sequence[Any]]:
-    """Run a statement on the session's connection. On asyncpg (the app's driver) it goes straight to the
-    driver, prepared once per connection: locate is on every alert's path, and SQLAlchemy's statement and result
-    layers cost more CPU than the query itself (docs/benchmarks.md has the figures). The query
-    runs in the session's transaction when one is open, as before. Any other driver takes the portable path."""
-    conn = await session.connection()
-    driver = (await conn.get_raw_connection()).driver_connection
-    fetch = getattr(driver, "fetch", None)
-    if fetch is None:
-        return (await session.execute(stmt.portable, dict(zip(stmt.params, args, strict=True)))).all()
-    return await fetch(stmt.native, *args)

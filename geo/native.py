@@ -1,0 +1,88 @@
+"""Statements run straight on the session's asyncpg connection, in the session's transaction.
+
+SQLAlchemy's statement layers (ORM compile, cache key, parameter and result processing) cost more CPU than
+short indexed statements take in PostgreSQL (docs/benchmarks.md has the figures). A `Native` statement is
+written once, with `:name` parameters, converted to asyncpg's `$n` form at import and prepared once per
+connection by asyncpg. It runs in the session's transaction (on the connection the session holds, BEGIN sent
+first if the session has not sent it yet), so it commits or rolls back with everything else. It does not
+autoflush: callers flush first when the statement must see the session's pending changes. On any other driver
+it runs through `session.execute(text(...))`.
+
+Parameters are passed as the driver takes them: datetimes aware, lists for arrays, JSON as text cast in SQL
+(write `CAST(:p AS type)`, not `:p::type`, which SQLAlchemy's text() would misread on the portable path);
+`::casts` elsewhere are left alone.
+
+geo.locate uses it as it is; command.native keeps the driver in the session for the rest of the transaction
+(`driver_key`), which needs someone to drop the key when the transaction ends (command.txhooks does)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+class Native:
+    # A session.info key to keep the transaction's driver connection under (None: looked up every call). The
+    # key must be dropped when the transaction ends, or a later transaction would use a connection it no
+    # longer holds.
+    driver_key: ClassVar[str | None] = None
+
+    def __init__(self, sql: str) -> None:
+        self.names: tuple[str, ...] = tuple(dict.fromkeys(_PARAM.findall(sql)))
+        self.portable = text(sql)
+        self.sql = _PARAM.sub(lambda m: f"${self.names.index(m.group(1)) + 1}", sql)
+
+    def _args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[n] for n in self.names]
+
+    async def _driver(self, session: AsyncSession) -> Any:
+        key = self.driver_key
+        if key is None:
+            return await driver(session)
+        known = session.info.get(key)
+        if known is not None:  # this transaction's, begun
+            return known
+        found = await driver(session)
+        if found is not None:
+            session.info[key] = found
+        return found
+
+    async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:
+        """Every row (tuples with positional access)."""
+        conn = await self._driver(session)
+        if conn is None:
+            return (await session.execute(self.portable, params)).all()
+        return await conn.fetch(self.sql, *self._args(params))
+
+    async def fetchrow(self, session: AsyncSession, **params: Any) -> Sequence[Any] | None:
+        conn = await self._driver(session)
+        if conn is None:
+            return (await session.execute(self.portable, params)).first()
+        return await conn.fetchrow(self.sql, *self._args(params))
+
+    async def fetchval(self, session: AsyncSession, **params: Any) -> Any:
+        row = await self.fetchrow(session, **params)
+        return None if row is None else row[0]
+
+
+async def driver(session: AsyncSession) -> Any:
+    """The asyncpg connection the session's transaction runs on, with that transaction begun (None on another
+    driver).
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, with the first statement it executes itself: a statement
+    sent straight to the driver before that would run in autocommit, outside the session's transaction (and an
+    INSERT would be committed whatever happens next). So the adapter is asked to begin first, as its own cursor
+    does before each statement (tests/test_native.py holds this to the adapter's behaviour)."""
+    raw = await (await session.connection()).get_raw_connection()
+    conn, adapter = raw.driver_connection, raw.dbapi_connection
+    if not hasattr(conn, "fetchrow") or not hasattr(adapter, "_start_transaction"):
+        return None
+    if adapter._transaction is None and adapter.isolation_level != "autocommit":
+        await adapter._start_transaction()
+    return conn

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from command import errors
 from command.request_keys import Replayed
@@ -21,6 +22,8 @@ STATUS: dict[type[errors.GridcmdError], int] = {
     errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
+
+POOL_TIMEOUT_MESSAGE = "the database is busy: no connection came free in time; try again"
 
 
 def status_for(exc: errors.GridcmdError) -> int:
@@ -54,6 +57,14 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GeoInputError)
     async def _geo(_: Request, exc: GeoInputError) -> JSONResponse:
         return JSONResponse(error_body("invalid_input", exc.message, exc.details), status_code=422)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # No pooled connection came free within db_pool_timeout_s (command.db: a fixed pool, no overflow): the
+        # database is saturated, the transaction that wanted it never began, and the same request may succeed
+        # later: a 503 like Unavailable, not a 500.
+        return JSONResponse(error_body(errors.Unavailable.code, POOL_TIMEOUT_MESSAGE),
+                            status_code=STATUS[errors.Unavailable])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

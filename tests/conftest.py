@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from command import refdata
 from command.db import make_engine, make_sessionmaker
 from command.migrate import upgrade
 from command.settings import Settings
@@ -89,6 +90,9 @@ async def clean_db(engine: AsyncEngine) -> AsyncEngine:
     """Empty every mutable table (for tests that commit, e.g. through the HTTP app)."""
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+    # A TRUNCATE on a bare connection bypasses the sessions' hooks that empty this process's reference cache
+    # (command.refdata, 5 s): without this, an earlier test's categories would still be "there" for a while.
+    refdata.clear()
     return engine
 
 

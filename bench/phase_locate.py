@@ -6,15 +6,20 @@ to its own statement's raw speed."""
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import random
+from concurrent.futures import ProcessPoolExecutor
 
 import httpx
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.floor import pgbench_script, ratio, run_pgbench
-from bench.runner import closed_loop
+from bench.runner import Samples, closed_loop
 from bench.stats import summary
-from command.db import make_sessionmaker
+from command.db import make_engine, make_sessionmaker
+from command.settings import Settings
 from geo import locate as geo_locate
 
 TOLERANCE_M = 200.0
@@ -33,6 +38,48 @@ async def function(engine: AsyncEngine, box: tuple[float, float, float, float], 
                    max_count: int, per_call_session: bool, seed: int) -> dict:
     """locate() with `clients` concurrent callers: each with its own long-lived session (the function's own cost),
     or a fresh session per call (adds pool checkout, BEGIN and ROLLBACK: what a request pays)."""
+    s, outside = await _calls(engine, box, clients=clients, seconds=seconds, max_count=max_count,
+                              per_call_session=per_call_session, seed=seed)
+    out = summary(s.latencies, s.wall, errors=s.errors)
+    out.update(clients=clients, processes=1, outside=outside, first_error=s.first_error,
+               session="per call" if per_call_session else "per client")
+    return out
+
+
+async def function_processes(database_url: str, box: tuple[float, float, float, float], *, processes: int,
+                             clients: int, seconds: float, max_count: int, seed: int) -> dict:
+    """The same callers (a session each) split over `processes` Python processes, as pgbench splits its clients
+    over threads (-j 2) and as the app runs two web processes: one Python process's event loop serialises its
+    callers' client-side work, and on its own it sets the tail rather than the database does."""
+    per = max(1, clients // processes)
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parts = await asyncio.gather(*(loop.run_in_executor(
+            pool, _calls_in_process, database_url, box, per, seconds, max_count // processes, seed + i)
+            for i in range(processes)))
+    latencies = [x for lat, _, _, _, _ in parts for x in lat]
+    out = summary(latencies, max(wall for _, wall, _, _, _ in parts), errors=sum(p[2] for p in parts))
+    out.update(clients=per * processes, processes=processes, outside=sum(p[3] for p in parts),
+               first_error=next((p[4] for p in parts if p[4]), None), session="per client")
+    return out
+
+
+def _calls_in_process(database_url: str, box: tuple[float, float, float, float], clients: int, seconds: float,
+                      max_count: int, seed: int) -> tuple[list[float], float, int, int, str | None]:
+    async def main() -> tuple[list[float], float, int, int, str | None]:
+        engine = make_engine(Settings(database_url=database_url), pool_size=clients, max_overflow=0)
+        try:
+            s, outside = await _calls(engine, box, clients=clients, seconds=seconds, max_count=max_count,
+                                      per_call_session=False, seed=seed)
+        finally:
+            await engine.dispose()
+        return s.latencies, s.wall, s.errors, outside, s.first_error
+
+    return uvloop.run(main())
+
+
+async def _calls(engine: AsyncEngine, box: tuple[float, float, float, float], *, clients: int, seconds: float,
+                 max_count: int, per_call_session: bool, seed: int) -> tuple[Samples, int]:
     sm = make_sessionmaker(engine)
     rng = random.Random(seed)
     pool = [sm() for _ in range(clients)]
@@ -58,10 +105,7 @@ async def function(engine: AsyncEngine, box: tuple[float, float, float, float], 
     finally:
         for session in pool:
             await session.close()
-    out = summary(s.latencies, s.wall, errors=s.errors)
-    out.update(clients=clients, outside=outside, first_error=s.first_error,
-               session="per call" if per_call_session else "per client")
-    return out
+    return s, outside
 
 
 async def http(base_urls: list[str], token: str, box: tuple[float, float, float, float], *, clients: int,

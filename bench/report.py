@@ -28,8 +28,8 @@ def _check(value: Any, op: str, limit: float) -> bool | None:
 
 # (name, figure path, op, limit, what the issue asks)
 TARGETS: list[tuple[str, str, str, float, str]] = [
-    ("locate_ratio", "locate.function.ratio_to_floor", ">=", 0.8, "locate ≥ 80% of the pgbench floor"),
-    ("locate_p99", "locate.function.p99_ms", "<=", 2.0, "locate p99 ≤ 2 ms"),
+    ("locate_ratio", "locate.function_2proc.ratio_to_floor", ">=", 0.8, "locate ≥ 80% of the pgbench floor"),
+    ("locate_p99", "locate.function_2proc.p99_ms", "<=", 2.0, "locate p99 ≤ 2 ms"),
     ("assign_rate", "assign.claims_per_s", ">=", 5000, "assignment ≥ 5,000 claims/s"),
     ("assign_p99", "assign.p99_ms", "<=", 5.0, "assignment p99 ≤ 5 ms"),
     ("e2e_worker_p50", "e2e.to_worker.p50_ms", "<=", 10.0, "alert → worker socket p50 ≤ 10 ms"),
@@ -107,6 +107,7 @@ def human(result: dict) -> str:
     lines = [f"gridcmd benchmark — scale {r['scale']['name']}: {_fmt(r['scale']['regions'])} regions, "
              f"{_fmt(r['scale']['workers'])} workers, {r['machine']['cpus']} CPUs"]
     rows = [
+        ("locate fn (2 processes)", "locate.function_2proc", "locate.floor"),
         ("locate fn (session/client)", "locate.function", "locate.floor"),
         ("locate fn (session/call)", "locate.function_per_call", "locate.floor"),
         ("locate HTTP", "locate.http", "locate.floor"),

@@ -180,6 +180,10 @@ async def _locate(engine, settings: Settings, box, secs: float, result: dict) ->
         loc[key] = phase_locate.with_ratios(await phase_locate.function(
             engine, box, clients=clients, seconds=secs, max_count=int(secs * 20_000), per_call_session=per_call,
             seed=7), loc["floor"], loc["floor_new_statement"])
+    # Judged: the same 8 callers over 2 processes, as pgbench runs its 8 clients on 2 threads.
+    loc["function_2proc"] = phase_locate.with_ratios(await phase_locate.function_processes(
+        settings.database_url, box, processes=2, clients=clients, seconds=secs, max_count=int(secs * 20_000),
+        seed=7), loc["floor"], loc["floor_new_statement"])
 
 
 async def _tiles(urls: list[str], token: str, meta: dict, w: dict, secs: float) -> dict:

@@ -79,7 +79,8 @@ def test_small_benchmark_reports_every_figure(bench_result: dict) -> None:
         value = _get(r, path)
         assert value is not None, f"figure {path!r} is null"
     # Throughputs and latencies are real measurements, not placeholders.
-    for path in ("locate.function.per_s", "locate.floor.per_s", "assign.claims_per_s", "positions.per_s",
+    for path in ("locate.function.per_s", "locate.function_2proc.per_s", "locate.floor.per_s", "assign.claims_per_s",
+                 "positions.per_s",
                  "e2e.to_worker.p99_ms", "e2e.to_display.p99_ms", "tiles.province.p95_ms"):
         assert _get(r, path) > 0, path
     assert r["scale"]["name"] == "small" and r["scale"]["regions"] > 2000 and r["scale"]["workers"] >= 3000

@@ -11,11 +11,11 @@ import multiprocessing
 import random
 from concurrent.futures import ProcessPoolExecutor
 
-import httpx
 import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.floor import pgbench_script, ratio, run_pgbench
+from bench.http import session as http_session
 from bench.runner import Samples, closed_loop
 from bench.stats import summary
 from command.db import make_engine, make_sessionmaker
@@ -111,13 +111,12 @@ async def _calls(engine: AsyncEngine, box: tuple[float, float, float, float], *,
 async def http(base_urls: list[str], token: str, box: tuple[float, float, float, float], *, clients: int,
                seconds: float, max_count: int, seed: int) -> dict:
     rng = random.Random(seed)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(limits=limits, headers=headers, timeout=10.0) as client:
+    async with http_session(token, connections=clients, timeout_s=10.0) as client:
         async def call(i: int) -> None:
-            r = await client.get(f"{base_urls[i % len(base_urls)]}/api/v1/locate",
-                                 params={"lon": rng.uniform(box[0], box[2]), "lat": rng.uniform(box[1], box[3])})
-            r.raise_for_status()
+            params = {"lon": rng.uniform(box[0], box[2]), "lat": rng.uniform(box[1], box[3])}
+            async with client.get(f"{base_urls[i % len(base_urls)]}/api/v1/locate", params=params) as r:
+                await r.read()
+                r.raise_for_status()
 
         await closed_loop(call, clients=clients, seconds=min(1.0, seconds / 4), max_count=max_count)
         s = await closed_loop(call, clients=clients, seconds=seconds, max_count=max_count)

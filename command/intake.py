@@ -179,9 +179,9 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
         reporter_phone=alert.reporter_phone, external_id=alert.external_id, idempotency_key=key,
         created_by=actor.user_id, created_at=now, updated_at=now)
     live_lock_taken(session)  # by the INSERT, before its row lock (command.live)
-    incident = None if row is None else _persistent(session, row)
-    if incident is None:
+    if row is None:
         return await _replay(session, alert, key)
+    incident = _persistent(session, row)
     async with batched(session):  # the alert's events go out in one INSERT, not a flush each
         await record(session, incident=incident, actor=actor, kind="incident.created",
                      payload={**incident_payload(incident), "crs": alert.crs})

@@ -44,7 +44,7 @@ async def hold_live_lock(session: AsyncSession) -> None:
     if session.info.get(_HELD):
         return
     await _HOLD.fetch(session)
-    session.info[_HELD] = True
+    live_lock_taken(session)
 
 
 def live_lock_taken(session: AsyncSession) -> None:

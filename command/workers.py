@@ -5,6 +5,7 @@ a rebuild) is registered from PostgreSQL on their first report."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from command.summaries import incident_summary, iso, order_summary
 from dispatch import presence
 from dispatch.assign import candidates as nearby
 from dispatch.position_batch import batcher_for
-from dispatch.presence import Duty
+from dispatch.presence import Duty, PositionResult
 from geo.coords import Crs, to_wgs84
 from geo.models import Region
 
@@ -94,13 +95,20 @@ async def report_position(sessionmaker: async_sessionmaker[AsyncSession], redis:
                           positions: Sequence[PositionIn], now: float) -> bool:
     """Validate, convert and store a worker's report (one or a batch). Returns whether it was stored (False:
     a newer position is already there). Needs no database round trip unless the worker is new to Redis."""
+    result = await submit_position(redis, principal=principal, positions=positions, now=now)
+    if not result.registered:
+        await register_from_db(sessionmaker, redis, _worker_id(principal))
+    return result.stored
+
+
+def submit_position(redis: Redis, *, principal: Principal, positions: Sequence[PositionIn],
+                    now: float) -> asyncio.Future[PositionResult]:
+    """`report_position` up to Redis: validate and convert now (InvalidInput / Forbidden raised here, nothing
+    sent), hand the newest report to this process's batcher (one Redis call per batch) and return without
+    waiting. The caller registers the worker from PostgreSQL when the result says Redis did not know them."""
     worker_id = _worker_id(principal)
     lon, lat, ts = presence.newest(_checked(positions, now))
-    # Coalesced with the other reports this process is handling (one Redis call per batch).
-    result = await batcher_for(redis).report(worker_id=worker_id, lon=lon, lat=lat, ts=ts)
-    if not result.registered:
-        await register_from_db(sessionmaker, redis, worker_id)
-    return result.stored
+    return batcher_for(redis).submit(worker_id=worker_id, lon=lon, lat=lat, ts=ts)
 
 
 async def set_duty(session: AsyncSession, redis: Redis, *, principal: Principal, duty: str) -> str:

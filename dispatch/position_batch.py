@@ -31,11 +31,16 @@ class PositionBatcher:
 
     async def report(self, *, worker_id: int, lon: float, lat: float, ts: float) -> PositionResult:
         """Store one worker's newest report (validated WGS-84, unix time); returns once Redis has it."""
+        return await self.submit(worker_id=worker_id, lon=lon, lat=lat, ts=ts)
+
+    def submit(self, *, worker_id: int, lon: float, lat: float, ts: float) -> asyncio.Future[PositionResult]:
+        """`report` without waiting: the future resolves once Redis has it. Reports are applied in the order
+        they were submitted, so a caller may keep several in flight (a socket reading on while Redis works)."""
         future: asyncio.Future[PositionResult] = asyncio.get_running_loop().create_future()
         self._pending.append(((worker_id, lon, lat, ts), future))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send())
-        return await future
+        return future
 
     async def _send(self) -> None:
         await asyncio.sleep(0)  # let the reports of this turn of the loop join

@@ -219,6 +219,34 @@ async def test_worker_position_frames(server: int, city: City, rds: Redis) -> No
     assert pos is not None and abs(pos[0] - 118.7123) < 1e-4 and abs(pos[1] - 32.0123) < 1e-4
 
 
+
+
+async def test_position_backlog_is_pipelined_in_order_and_registers_the_worker(server: int, city: City,
+                                                                                rds: Redis) -> None:
+    """A phone sending its backlog at once (frames read on while Redis works): every good frame is applied in
+    order, so the newest stands; a bad frame among them is answered alone; a worker Redis did not know is
+    registered from PostgreSQL."""
+    wid = str(city.worker_ids["worker1"])
+    await rds.hdel(keys.MAX_LOAD, wid)  # as after a rebuild that missed them
+    await rds.zrem(keys.SEEN, wid)  # and no earlier report (the frames below carry old times)
+    ws = await open_ws(server, city.tokens["worker1"])
+    base = 1_700_000_000.0
+    frames = [json.dumps({"type": "position", "lon": 118.70 + i * 1e-4, "lat": 32.0, "ts": base + i})
+              for i in range(300)]
+    frames[150] = json.dumps({"type": "position", "lon": 118.7, "lat": 95.0})
+    for frame in frames:
+        await ws.send(frame)
+    reply = await recv(ws)
+    assert reply["type"] == "error" and reply["code"] == "bad_frame", reply
+    for _ in range(100):
+        if await rds.zscore(keys.SEEN, wid) == base + 299 and await rds.hexists(keys.MAX_LOAD, wid):
+            break
+        await asyncio.sleep(0.05)
+    assert await rds.zscore(keys.SEEN, wid) == base + 299
+    pos = (await rds.geopos(keys.POSITIONS, wid))[0]
+    assert pos is not None and abs(pos[0] - (118.70 + 299e-4)) < 1e-5
+    assert await rds.hexists(keys.MAX_LOAD, wid)  # registered from PostgreSQL
+    assert await silent(ws, 0.3) == []  # one error frame, nothing else
 # -- heartbeats -----------------------------------------------------------------------------------------------
 
 async def test_client_that_never_answers_pings_is_closed_4408(server: int, city: City) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -21,8 +22,8 @@ from command.security import Principal, read_token
 from command.settings import Settings
 from command.stream import parse_id
 from command.stream_scope import resolve_scope
-from command.workers import PositionIn
-from command.workers import report_position as report_position_service
+from command.workers import PositionIn, register_from_db, submit_position
+from dispatch.presence import PositionResult
 from web import ws_frames
 from web.hub import Hub
 from web.ws_client import Client
@@ -70,19 +71,55 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> Principal |
         return None
 
 
-async def report_position(websocket: WebSocket, principal: Principal, frame: PositionFrame) -> None:
-    """A worker's position frame: the same service as POST /api/v1/workers/me/position (command.workers)."""
-    state = websocket.app.state
-    position = PositionIn(lon=frame.lon, lat=frame.lat, crs=frame.crs.value, ts=frame.ts)
-    await report_position_service(state.sessionmaker, state.redis, principal=principal, positions=[position],
-                                  now=time.time())
+# Position frames of one socket that may be in flight to Redis at once. The socket reads on meanwhile (a phone
+# sending its backlog after a tunnel is not held to one Redis round trip per frame); beyond this many it waits for
+# the oldest. Reports are applied in the order sent (dispatch.position_batch), so none overtakes another.
+POSITIONS_IN_FLIGHT = 32
 
 
 class Connection:
-    """The frames of one authenticated socket, handled one at a time."""
+    """The frames of one authenticated socket, handled in order (position frames pipelined, see above)."""
 
     def __init__(self, websocket: WebSocket, client: Client, hub: Hub, settings: Settings) -> None:
         self.websocket, self.client, self.hub, self.settings = websocket, client, hub, settings
+        self.positions: deque[asyncio.Future[PositionResult]] = deque()
+        self.registering: asyncio.Task[None] | None = None
+
+    async def report_position(self, frame: PositionFrame) -> None:
+        """A worker's position frame: the same service as POST /api/v1/workers/me/position (command.workers).
+        A bad frame raises at once (nothing sent); Redis's answer is handled when it comes (`_answered`)."""
+        position = PositionIn(lon=frame.lon, lat=frame.lat, crs=frame.crs.value, ts=frame.ts)
+        sent = submit_position(self.websocket.app.state.redis, principal=self.client.principal,
+                               positions=[position], now=time.time())
+        sent.add_done_callback(self._answered)
+        self.positions.append(sent)
+        while self.positions and self.positions[0].done():
+            self.positions.popleft()
+        if len(self.positions) >= POSITIONS_IN_FLIGHT:
+            await asyncio.wait([self.positions.popleft()])
+
+    def _answered(self, sent: asyncio.Future[PositionResult]) -> None:
+        if sent.cancelled():
+            return
+        exc = sent.exception()
+        if exc is not None:  # Redis failed: as for any broken frame handler, say so and close (the phone retries)
+            log.error("storing a position failed", exc_info=exc)
+            self.client.fail(ws_frames.SERVER_ERROR, "server error")
+        elif not sent.result().registered and self.registering is None:
+            self.registering = asyncio.create_task(self._register())
+
+    async def _register(self) -> None:
+        """A worker Redis did not know (new, or after a rebuild): live state from PostgreSQL, once."""
+        state = self.websocket.app.state
+        try:
+            await register_from_db(state.sessionmaker, state.redis, self.client.principal.worker_id)
+        except GridcmdError as exc:  # e.g. the worker record is gone
+            self.client.send(ws_frames.error(exc.code, exc.message))
+        except Exception:
+            log.exception("registering worker %s from PostgreSQL failed", self.client.principal.worker_id)
+            self.client.fail(ws_frames.SERVER_ERROR, "server error")
+        finally:
+            self.registering = None
 
     async def receive_loop(self) -> None:
         bad = 0
@@ -113,7 +150,7 @@ class Connection:
         if isinstance(frame, AuthFrame):
             raise FrameError("bad_frame", "already authenticated")
         if isinstance(frame, PositionFrame):
-            await report_position(self.websocket, self.client.principal, frame)
+            await self.report_position(frame)
             return
         assert isinstance(frame, SubscribeFrame)
         if frame.last_event_id is not None:

@@ -35,7 +35,7 @@ from command.moves import move_incident, record, utcnow
 from command.native import Native, attach_loaded
 from command.settings import Settings
 from command.summaries import incident_payload
-from geo.coords import Crs, to_wgs84
+from geo.coords import CRS_NAMES, Crs, to_wgs84
 from geo.locate import Located, locate
 from geo.models import Region
 
@@ -77,7 +77,7 @@ def check_alert(alert: AlertIn, idempotency_key: str | None) -> None:
     """Everything that can be checked without the database."""
     if alert.channel not in CHANNELS:
         raise _bad("channel", f"unknown channel {alert.channel!r}; expected one of {', '.join(CHANNELS)}")
-    if alert.crs not in {c.value for c in Crs}:
+    if alert.crs not in CRS_NAMES:
         raise _bad("crs", f"unknown crs {alert.crs!r}; expected one of {', '.join(c.value for c in Crs)}")
     lon, lat = alert.lon, alert.lat
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):

@@ -29,7 +29,7 @@ from dispatch import presence
 from dispatch.assign import candidates as nearby
 from dispatch.position_batch import batcher_for
 from dispatch.presence import Duty, PositionResult
-from geo.coords import Crs, to_wgs84
+from geo.coords import CRS_NAMES, Crs, to_wgs84
 from geo.models import Region
 
 MAX_BATCH = 500
@@ -72,7 +72,7 @@ def _checked(positions: Sequence[PositionIn], now: float) -> list[tuple[float, f
                 and -85.05112878 <= p.lat <= 85.05112878):
             raise InvalidInput(f"position {i}: coordinates out of range (lon {p.lon}, lat {p.lat})",
                                details=[{"index": i, "field": "lon/lat"}])
-        if p.crs not in {c.value for c in Crs}:
+        if p.crs not in CRS_NAMES:
             raise InvalidInput(f"position {i}: unknown crs {p.crs!r}", details=[{"index": i, "field": "crs"}])
         ts = p.ts.timestamp() if p.ts is not None else None
         if ts is not None and (p.ts.tzinfo is None or ts > now + CLOCK_SKEW_S):

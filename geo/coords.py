@@ -33,6 +33,9 @@ class Crs(enum.StrEnum):
     bd09 = "bd09"
 
 
+CRS_NAMES = frozenset(c.value for c in Crs)
+
+
 def out_of_china(lon: float, lat: float) -> bool:
     return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
 
@@ -113,9 +116,9 @@ def bd09_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
 
 def to_wgs84(lon: float, lat: float, crs: Crs | str) -> tuple[float, float]:
     """A point given in `crs` → WGS-84 (lon, lat)."""
-    crs = Crs(crs)
-    if crs is Crs.wgs84:
+    if crs == Crs.wgs84:  # the common case, without an enum lookup
         return lon, lat
+    crs = Crs(crs)
     if crs is Crs.gcj02:
         return gcj02_to_wgs84(lon, lat)
     return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))

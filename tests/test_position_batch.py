@@ -34,6 +34,29 @@ async def test_concurrent_reports_go_out_in_one_call_and_are_visible_on_return(r
     assert [round(p[0], 3) for p in await redis.geopos(keys.POSITIONS, "1", "2")] == [118.781, 118.782]
 
 
+async def test_reports_of_one_worker_waiting_for_the_same_call_are_merged_the_newest_sent(redis) -> None:
+    await redis.hset(keys.MAX_LOAD, mapping={"1": 1})
+    batcher = PositionBatcher(redis)
+    sent: list[list] = []
+    real = redis.evalsha
+
+    async def recording(*args, **kwargs):  # records what goes to Redis, the real Redis still runs it
+        sent.append(list(args[5:]))  # sha, numkeys, 3 keys, then the reports
+        return await real(*args, **kwargs)
+
+    redis.evalsha = recording
+    now = time.time()
+    results = await asyncio.gather(
+        batcher.report(worker_id=1, lon=118.10, lat=32.0, ts=now - 2),
+        batcher.report(worker_id=2, lon=118.20, lat=32.0, ts=now),
+        batcher.report(worker_id=1, lon=118.11, lat=32.0, ts=now - 1),  # the newest of worker 1
+        batcher.report(worker_id=1, lon=118.09, lat=32.0, ts=now - 3))  # late, older
+    assert len(sent) == 1 and [str(w) for w in sent[0][0::4]] == ["1", "2"]  # one call, one report per worker
+    assert [(r.stored, r.registered) for r in results] == [(False, True), (True, False), (True, True), (False, True)]
+    assert round((await redis.geopos(keys.POSITIONS, "1"))[0][0], 3) == 118.11
+    assert await redis.zscore(keys.SEEN, "1") == round(now - 1, 3)
+
+
 async def test_an_older_report_never_overwrites_a_newer_one_in_the_same_batch(redis) -> None:
     now = time.time()
     results = await report_many(redis, [(7, 118.0, 32.0, now), (7, 119.0, 33.0, now - 10), (7, 118.5, 32.5, now + 1)])

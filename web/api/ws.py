@@ -73,7 +73,8 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> Principal |
 
 # Position frames of one socket that may be in flight to Redis at once. The socket reads on meanwhile (a phone
 # sending its backlog after a tunnel is not held to one Redis round trip per frame); beyond this many it waits for
-# the oldest. Reports are applied in the order sent (dispatch.position_batch), so none overtakes another.
+# the oldest. Whatever the order Redis sees them in, the newest report of a worker is the one that stands
+# (dispatch.position_batch merges a worker's waiting reports; report.lua never overwrites a newer one).
 POSITIONS_IN_FLIGHT = 32
 
 

@@ -22,12 +22,13 @@ from command.lifecycle import ORDER_HOLDING, IncidentStatus, OrderStatus
 from command.loads import claim_chosen, claim_nearest
 from command.models import Incident, Order, Worker
 from command.moves import move_incident, record, utcnow
-from command.native import Native, attach_loaded
+from command.native import attach_loaded
 from command.routing import Rule, departments_for, own_grid_workers, routing_rule
 from command.settings import Settings
 from command.summaries import order_payload
 from dispatch import timers
 from dispatch.assign import LiveStateMissing, distance_to
+from geo.native import Native
 
 log = logging.getLogger(__name__)
 

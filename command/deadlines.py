@@ -20,7 +20,7 @@ from command.lifecycle import INCIDENT_TERMINAL
 from command.loop_models import Deadline
 from command.models import Incident, Order
 from command.moves import utcnow
-from command.native import Native
+from geo.native import Native
 
 # The adoption sweep looks back this far for incidents created without their deadlines.
 ADOPT_LOOKBACK = timedelta(days=2)

@@ -19,10 +19,10 @@ from command.lifecycle import INCIDENT_OPEN, IncidentStatus, OrderStatus
 from command.loop_models import IncidentLink
 from command.models import Incident
 from command.moves import lock_incident, lock_orders, move_incident, move_order, record
-from command.native import Native
 from command.summaries import incident_summary
 from command.work_orders import ORDER_GONE
 from geo.locate import search_radius_deg
+from geo.native import Native
 
 AUTO_MERGE_CHANNELS = ("sensor",)
 # States of an incident that a new alert may duplicate: open, and not itself a duplicate.

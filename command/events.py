@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from command import stream
 from command.models import Event, Incident, Order
-from command.native import Native
+from geo.native import Native
 
 log = logging.getLogger(__name__)
 

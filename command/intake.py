@@ -32,12 +32,13 @@ from command.live import LIVE_LOCK_SHARED, live_lock_taken
 from command.loop_intake import after_located
 from command.models import Incident, Order
 from command.moves import move_incident, record, utcnow
-from command.native import Native, attach_loaded
+from command.native import attach_loaded
 from command.settings import Settings
 from command.summaries import incident_payload
 from geo.coords import CRS_NAMES, Crs, to_wgs84
 from geo.locate import Located, locate
 from geo.models import Region
+from geo.native import Native
 
 CHANNELS = ("counter", "app", "hotline", "patrol", "terminal", "sensor")
 MAX_DESCRIPTION = 2000

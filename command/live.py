@@ -18,9 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.lifecycle import ORDER_HOLDING, ORDER_OFFERED
-from command.native import Native
 from command.txhooks import TX_PREFIX
 from dispatch import presence
+from geo.native import Native
 
 log = logging.getLogger(__name__)
 

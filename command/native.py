@@ -1,25 +1,11 @@
-"""Statements on the hot path of an alert, run straight on the session's asyncpg connection (geo.native), with
-the driver connection kept for the rest of the transaction, and the ORM side of rows they write.
-
-geo.native has the statement itself (`:name` parameters, prepared once per connection, BEGIN sent first, the
-portable path on other drivers). Here the driver connection found for a transaction is kept in session.info
-under a per-transaction key, which command.txhooks drops when the transaction ends, so later statements of the
-same transaction skip the lookup."""
+"""The ORM side of rows written by native statements (geo.native) on the hot path of an alert."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-
-from command.txhooks import TX_PREFIX
-from geo import native
-
-
-class Native(native.Native):
-    driver_key: ClassVar[str | None] = TX_PREFIX + "native_driver"
-
 
 T = TypeVar("T")
 

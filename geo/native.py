@@ -12,26 +12,33 @@ Parameters are passed as the driver takes them: datetimes aware, lists for array
 (write `CAST(:p AS type)`, not `:p::type`, which SQLAlchemy's text() would misread on the portable path);
 `::casts` elsewhere are left alone.
 
-geo.locate uses it as it is; command.native keeps the driver in the session for the rest of the transaction
-(`driver_key`), which needs someone to drop the key when the transaction ends (command.txhooks does)."""
+The driver connection found for a transaction is kept in session.info for the rest of it (the lookup is two
+greenlet hops through SQLAlchemy's async layer, a measurable part of a short statement's cost), and dropped by a
+session event when the transaction ends, so a later transaction never uses a connection it no longer holds."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+_DRIVER_KEY = "geo_native_driver"  # session.info: this transaction's begun driver connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the root transaction (committed, rolled back or closed), not a savepoint
+        session.info.pop(_DRIVER_KEY, None)
+
+
 class Native:
-    # A session.info key to keep the transaction's driver connection under (None: looked up every call). The
-    # key must be dropped when the transaction ends, or a later transaction would use a connection it no
-    # longer holds.
-    driver_key: ClassVar[str | None] = None
 
     def __init__(self, sql: str) -> None:
         self.names: tuple[str, ...] = tuple(dict.fromkeys(_PARAM.findall(sql)))
@@ -42,15 +49,12 @@ class Native:
         return [params[n] for n in self.names]
 
     async def _driver(self, session: AsyncSession) -> Any:
-        key = self.driver_key
-        if key is None:
-            return await driver(session)
-        known = session.info.get(key)
+        known = session.info.get(_DRIVER_KEY)
         if known is not None:  # this transaction's, begun
             return known
         found = await driver(session)
         if found is not None:
-            session.info[key] = found
+            session.info[_DRIVER_KEY] = found
         return found
 
     async def fetch(self, session: AsyncSession, **params: Any) -> Sequence[Sequence[Any]]:

@@ -1,4 +1,4 @@
-"""The alert's native statements (command.native): in the session's transaction, same results as the ORM path."""
+"""The alert's native statements (geo.native): in the session's transaction, same results as the ORM path."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from command.events import Actor, append_event, batched
 from command.intake import AlertIn, submit_alert
 from command.live import LIVE_LOCK, hold_live_lock
 from command.models import Event, Incident, Order
-from command.native import Native
+from geo.native import Native
 from tests import loop_world as w
 from tests.dispatch_fixtures import redis_loads
 from tests.dispatch_world import alert, dsettings_fixture, world_fixture  # noqa: F401

@@ -75,7 +75,7 @@ async def _authenticate(websocket: WebSocket, settings: Settings) -> Principal |
 # sending its backlog after a tunnel is not held to one Redis round trip per frame); beyond this many it waits for
 # the oldest. Whatever the order Redis sees them in, the newest report of a worker is the one that stands
 # (dispatch.position_batch merges a worker's waiting reports; report.lua never overwrites a newer one).
-POSITIONS_IN_FLIGHT = 8
+POSITIONS_IN_FLIGHT = 4
 
 
 class Connection:

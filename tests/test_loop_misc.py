@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pyproj import Geod
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.duplicates import _FIND
 from command.loop_models import Callback, DeadlineRule, IncidentLink, PatrolFinding, PatrolVisit, Upload
 from command.models import Event, Incident, Order
 from tests import loop_world as w
@@ -98,6 +99,27 @@ async def test_duplicate_radius_is_metres_on_the_ground(app) -> None:
         if merged:
             async with app.sessionmaker() as s:
                 assert (await s.get(Incident, r.json()["id"])).merged_into_id == first["id"]
+
+
+async def test_duplicate_check_walks_the_gist_index_whatever_the_statistics(app) -> None:
+    """The plan PostgreSQL caches for the duplicate check must use the incidents' GiST index even when made while
+    the table was empty and never analyzed (a generic plan then preferred ix_incidents_created_at, which measured
+    every incident of the last hour on the spheroid)."""
+    types = {"category": "varchar", "statuses": "varchar[]", "since": "timestamptz", "at": "timestamptz",
+             "exclude": "bigint", "lon": "float8", "lat": "float8", "radius_deg": "float8", "distance": "float8"}
+    assert set(_FIND.names) == set(types)
+    sql = _FIND.sql.replace("FROM incidents", "FROM fresh_incidents")
+    async with app.sessionmaker() as s, s.begin():
+        await s.execute(text("CREATE TEMP TABLE fresh_incidents (LIKE incidents INCLUDING ALL) ON COMMIT DROP"))
+        await s.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        await s.execute(text(f"PREPARE dup ({', '.join(types[n] for n in _FIND.names)}) AS {sql}"))
+        args = {"category": "'water'", "statuses": "'{dispatched}'", "since": "now() - interval '1 hour'",
+                "at": "now()", "exclude": "NULL", "lon": "118.7", "lat": "32.0", "radius_deg": "0.002",
+                "distance": "150"}
+        plan = "\n".join((await s.execute(text(
+            f"EXPLAIN EXECUTE dup ({', '.join(args[n] for n in _FIND.names)})"))).scalars())
+        await s.execute(text("DEALLOCATE dup"))
+    assert "Index Scan using fresh_incidents_geom_idx" in plan, plan
 
 
 async def test_transfer_keeps_history_and_reaches_both_regions(app) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from geoalchemy2 import Geography
-from sqlalchemy import cast, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from command.errors import InvalidInput, NotFound
@@ -73,14 +71,17 @@ async def find_duplicate(
     return None if found is None else await session.get(Incident, found)
 
 
+# Both incidents are rows already (the new one was inserted natively), so the distance is measured in SQL.
+_LINK = Native("""
+INSERT INTO incident_links (incident_id, other_id, kind, distance_m)
+SELECT a.id, b.id, CAST(:kind AS varchar), ST_Distance(a.geom::geography, b.geom::geography)
+FROM incidents a, incidents b WHERE a.id = :incident_id AND b.id = :other_id
+ON CONFLICT (incident_id, other_id) DO UPDATE SET kind = EXCLUDED.kind
+""")
+
+
 async def _link(session: AsyncSession, incident: Incident, other: Incident, kind: str) -> None:
-    distance = await session.scalar(select(func.ST_Distance(
-        cast(func.ST_SetSRID(func.ST_MakePoint(incident.lon, incident.lat), 4326), Geography),
-        cast(func.ST_SetSRID(func.ST_MakePoint(other.lon, other.lat), 4326), Geography))))
-    await session.execute(
-        insert(IncidentLink).values(incident_id=incident.id, other_id=other.id, kind=kind, distance_m=distance)
-        .on_conflict_do_update(index_elements=["incident_id", "other_id"], set_={"kind": kind})
-    )
+    await _LINK.fetch(session, incident_id=incident.id, other_id=other.id, kind=kind)
 
 
 async def link_or_merge(session: AsyncSession, *, incident: Incident, original: Incident, actor: Actor) -> bool:

@@ -60,10 +60,15 @@ async def test_duplicates_sensor_merged_people_suggested(app) -> None:
     other = (await c.post("/api/v1/alerts", headers=op, json=body | {"channel": "sensor", "category": "road"})).json()
     assert far["status"] != "merged" and other["status"] != "merged"
     async with app.sessionmaker() as s:
-        links = {(lk.incident_id, lk.kind) for lk in await s.scalars(select(IncidentLink))}
+        rows = list(await s.scalars(select(IncidentLink)))
         merged = list(await s.scalars(select(Incident.merged_into_id).where(Incident.status == "merged")))
+    links = {(lk.incident_id, lk.kind) for lk in rows}
     assert merged == [first["id"]] * 3
     assert (person["id"], "suggested") in links and len(links) == 4
+    geod = Geod(ellps="WGS84")  # each link keeps the distance on the ground between the two reports
+    expected = {"merged": geod.inv(lon, lat, lon, lat + 0.00045)[2],
+                "suggested": geod.inv(lon, lat, lon + 0.001, lat)[2]}
+    assert all(abs(lk.distance_m - expected[lk.kind]) < 0.5 for lk in rows), [(lk.kind, lk.distance_m) for lk in rows]
 
     # The operator dismisses the suggestion, or merges it; bad requests change nothing.
     r = await c.post(f"/api/v1/incidents/{person['id']}/merge", headers=op, json={"into_id": person["id"]})

@@ -31,8 +31,10 @@ _CANDIDATE = sorted(str(s) for s in INCIDENT_OPEN - {IncidentStatus.merged})
 # no b-tree index can serve them: a plan cached while the table was small or its statistics stale (a table just
 # truncated, a burst of alerts) otherwise walked ix_incidents_created_at over every incident of the last hour and
 # measured each on the spheroid (3.7 ms and 2,500 buffers per alert in the benchmark, 0.1 ms through the GiST).
-_FIND = Native("""
-SELECT id FROM incidents
+_SNAPSHOT = ("id", "public_id", "category_code", "priority", "status", "channel", "lon", "lat", "region_code",
+             "region_path", "description", "created_at", "attention_reason")  # what incident_summary reads
+_FIND = Native(f"""
+SELECT {", ".join(_SNAPSHOT)} FROM incidents
 WHERE (category_code = :category) IS TRUE AND (status = ANY(:statuses)) IS TRUE AND merged_into_id IS NULL
   AND (created_at >= :since AND created_at <= :at) IS TRUE AND id IS DISTINCT FROM :exclude
   AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :radius_deg)
@@ -56,19 +58,20 @@ async def find_duplicate(
     """The nearest open incident of the category within `distance_m` metres, created in the
     `window_s` seconds before `at` (the earliest wins a tie).
 
-    One native statement that returns only the id (it runs on every alert; a duplicate is rare, and only then is
-    the incident loaded). The box test (`&&` on a square of `radius_deg` that holds the whole circle) lets the
-    GiST index on incidents.geom pick the candidates; without it every open incident of the category was measured
-    on the spheroid, which made this the costliest statement of an alert once thousands were open.
+    The incident found is a snapshot of its row with the columns `incident_summary` shows, not an object of the
+    session (loading it through the ORM cost more than the whole query): lock it by id to change it. The box test
+    (`&&` on a square of `radius_deg` that holds the whole circle) lets the GiST index on incidents.geom pick the
+    candidates; without it every open incident of the category was measured on the spheroid, which made this the
+    costliest statement of an alert once thousands were open.
     Pending changes to other incidents in the session are flushed first, as the autoflush of an ORM query would;
     the excluded incident (the new alert itself) cannot match, so its changes wait."""
     if any(isinstance(o, Incident) and o.id != exclude_id for o in (*session.new, *session.dirty)):
         await session.flush()
-    found = await _FIND.fetchval(
+    found = await _FIND.fetchrow(
         session, category=category_code, statuses=_CANDIDATE, since=at - timedelta(seconds=window_s), at=at,
         exclude=exclude_id, lon=float(lon), lat=float(lat), distance=float(distance_m),
         radius_deg=search_radius_deg(float(lat), float(distance_m)))
-    return None if found is None else await session.get(Incident, found)
+    return None if found is None else Incident(**dict(zip(_SNAPSHOT, found, strict=True)))
 
 
 # Both incidents are rows already (the new one was inserted natively), so the distance is measured in SQL.

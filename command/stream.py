@@ -126,15 +126,15 @@ def decode(entry_id: str, fields: dict[str, str]) -> StreamEntry:
 
 
 async def publish(redis: Redis, events: Sequence[Event], *, maxlen: int = DEFAULT_MAXLEN) -> list[str | None]:
-    """XADD each committed event (one round trip); the new entry ids, None for events already published."""
+    """XADD committed events, in order, with one script call; the new entry ids, None for events already
+    published."""
     if not events:
         return []
-    publish_one = script(redis, "stream_publish")
-    async with redis.pipeline(transaction=False) as pipe:
-        for event in events:
-            await publish_one(keys=[STREAM, PUBLISHED, WATERMARK],
-                              args=[maxlen, event.id, event.txid, *encode(event)], client=pipe)
-        results = await pipe.execute()
+    args: list[object] = [maxlen]
+    for event in events:
+        fields = encode(event)
+        args += [event.id, event.txid, len(fields), *fields]
+    results = await script(redis, "stream_publish")(keys=[STREAM, PUBLISHED, WATERMARK], args=args)
     return [r or None for r in results]
 
 

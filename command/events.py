@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from command import stream
 from command.models import Event, Incident, Order
+from command.native import flush_column_changes
 from geo.native import Native
 
 log = logging.getLogger(__name__)
@@ -87,8 +88,9 @@ async def flush_unless_batched(session: AsyncSession) -> None:
 @asynccontextmanager
 async def batched(session: AsyncSession) -> AsyncIterator[None]:
     """Within, events and state moves are not flushed one by one. On leaving normally, the session is flushed
-    (state moves, orders) and then the events appended within are written by one native multi-row
-    `INSERT … RETURNING` (their ids, txid and created_at come back with it, set on the Event objects): callers
+    (the incident's moves by `flush_column_changes`, the rest by the unit of work) and then the events appended
+    within are written by one native multi-row `INSERT … RETURNING` (their ids, txid and created_at come back
+    with it, set on the Event objects): callers
     see ids as before. Inside, nothing may read an event's id, and the events are not in the session (a query
     inside does not see them). If the block raises, its events are handed to the session instead, so that a
     caller who catches the error and commits writes them exactly as an unbatched append would have."""
@@ -104,6 +106,7 @@ async def batched(session: AsyncSession) -> AsyncIterator[None]:
         raise
     finally:
         session.info.pop(_BATCHED, None)
+    await flush_column_changes(session, Incident)  # the incident's moves, without the unit of work
     await session.flush()
     await insert_events(session, queue)
 

@@ -1,11 +1,20 @@
-"""The ORM side of rows written by native statements (geo.native) on the hot path of an alert."""
+"""The ORM side of native statements (geo.native) on the hot path of an alert: rows they wrote attached to the
+session as if loaded, and plain column updates written without the unit of work."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import ARRAY, Boolean, Column, DateTime, Float, Integer, String, Table, Text, Uuid, inspect
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from geo.native import Native
+
+# Column types written with a plain `CAST(:value AS type)` (others, geometry or JSON say, go through the ORM).
+_PLAIN_TYPES = (ARRAY, Boolean, DateTime, Float, Integer, String, Text, Uuid)
 
 T = TypeVar("T")
 
@@ -18,3 +27,57 @@ def attach_loaded(session: AsyncSession, cls: type[T], values: dict[str, Any]) -
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+_DIALECT = postgresql.dialect()
+_UPDATES: dict[tuple[str, tuple[str, ...]], Native] = {}
+
+
+def _update_statement(table: Table, columns: tuple[Column, ...], pk: Column) -> Native:
+    key = (table.name, tuple(c.name for c in columns))
+    found = _UPDATES.get(key)
+    if found is None:
+        sets = ", ".join(f"{c.name} = CAST(:{c.name} AS {c.type.compile(dialect=_DIALECT)})" for c in columns)
+        found = _UPDATES[key] = Native(
+            f"UPDATE {table.name} SET {sets} WHERE {pk.name} = CAST(:pk_ AS {pk.type.compile(dialect=_DIALECT)})")
+    return found
+
+
+def _plain_changes(obj: object) -> tuple[Table, Column, dict[Column, str]] | None:
+    """The changed columns of a loaded object (column → attribute key), or None when a change is anything else
+    (a relationship, a primary key, a column PostgreSQL computes, a type without a plain cast)."""
+    state = inspect(obj)
+    mapper = state.mapper
+    if state.key is None or len(mapper.primary_key) != 1 or len(mapper.tables) != 1:
+        return None
+    changed: dict[Column, str] = {}
+    for key in state.committed_state:
+        prop = mapper.attrs.get(key)
+        if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1:
+            return None
+        column = prop.columns[0]
+        if column.primary_key or not isinstance(column.type, _PLAIN_TYPES):
+            return None
+        changed[column] = key
+    return mapper.local_table, mapper.primary_key[0], changed
+
+
+async def flush_column_changes(session: AsyncSession, cls: type) -> None:
+    """Pending changes to loaded `cls` rows that are only column updates, written with one native UPDATE per row
+    (in primary key order, as the unit of work would), the attributes then marked as stored. The unit of work
+    costs more CPU than the statement (an alert's incident moves reported → located → dispatched in one
+    transaction). Anything else, or anything new or deleted in the session, is left to the session's own flush,
+    which the caller still runs."""
+    if session.new or session.deleted:
+        return
+    dirty = [(inspect(o).identity[0], o) for o in session.dirty if isinstance(o, cls) and inspect(o).key]
+    for pk_value, obj in sorted(dirty, key=lambda d: d[0]):
+        plain = _plain_changes(obj)
+        if plain is None or not plain[2]:
+            continue
+        table, pk, changed = plain
+        columns = tuple(sorted(changed, key=lambda c: c.name))
+        params = {c.name: getattr(obj, changed[c]) for c in columns}
+        await _update_statement(table, columns, pk).fetch(session, pk_=pk_value, **params)
+        for key in changed.values():
+            set_committed_value(obj, key, getattr(obj, key))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from geoalchemy2 import WKTElement
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from command.events import Actor, append_event, batched
 from command.intake import AlertIn, submit_alert
 from command.live import LIVE_LOCK, hold_live_lock
 from command.models import Event, Incident, Order
+from command.native import flush_column_changes
 from command.summaries import incident_summary
 from geo.native import Native
 from tests import loop_world as w
@@ -158,3 +160,34 @@ async def test_orders_inserted_natively_are_loaded_objects_of_the_session(clean_
     rows = (await session.execute(select(Order.id, Order.status).where(Order.incident_id == inc.id)
                                   .order_by(Order.id).execution_options(populate_existing=True))).all()
     assert [tuple(r) for r in rows] == [(ids[0], "sent"), (ids[1], "signed_for")]
+
+
+async def test_column_changes_written_natively_and_marked_stored(clean_db) -> None:
+    """flush_column_changes writes plain column updates of loaded rows and clears their history (the unit of work
+    then has nothing to do for them); a change it cannot write plainly (geometry), or a session with something
+    new in it, is left to the session's flush."""
+    sm = make_sessionmaker(clean_db)
+    async with sm() as s:
+        await w.build(s)
+        a, b = await w.incident(s), await w.incident(s)
+        await s.commit()
+    stamp = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    async with sm() as s:
+        a, b = await s.get(Incident, a.id), await s.get(Incident, b.id)
+        a.status, a.updated_at, a.attention_reason, a.region_path = "dispatched", stamp, "为何", ["D1", "D1S1"]
+        b.status, b.geom = "dispatched", WKTElement("POINT(118.5 32.5)", srid=4326)
+        await flush_column_changes(s, Incident)
+        assert not s.is_modified(a) and s.is_modified(b)  # b's geometry waits for the unit of work
+        row = (await s.execute(text("SELECT status, updated_at, attention_reason, region_path FROM incidents "
+                                    "WHERE id = :i"), {"i": a.id})).one()
+        assert tuple(row) == ("dispatched", stamp, "为何", ["D1", "D1S1"])
+        s.add(Event(kind="test.new", actor="test", region_path=[], payload={}))
+        a.status = "in_progress"
+        await flush_column_changes(s, Incident)  # something new in the session: all left to the flush
+        assert s.is_modified(a)
+        await s.commit()
+    async with sm() as s:
+        a, b = await s.get(Incident, a.id), await s.get(Incident, b.id)
+        assert (a.status, a.attention_reason, b.status) == ("in_progress", "为何", "dispatched")
+        assert await s.scalar(text("SELECT ST_AsText(geom) FROM incidents WHERE id = :i"), {"i": b.id}) \
+            == "POINT(118.5 32.5)"

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ARRAY, Boolean, Column, DateTime, Float, Integer, String, Table, Text, Uuid, inspect
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
+from sqlalchemy.orm import ColumnProperty, InstanceState, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from geo.native import Native
@@ -43,12 +43,11 @@ def _update_statement(table: Table, columns: tuple[Column, ...], pk: Column) -> 
     return found
 
 
-def _plain_changes(obj: object) -> tuple[Table, Column, dict[Column, str]] | None:
+def _plain_changes(state: InstanceState) -> tuple[Table, Column, dict[Column, str]] | None:
     """The changed columns of a loaded object (column → attribute key), or None when a change is anything else
-    (a relationship, a primary key, a column PostgreSQL computes, a type without a plain cast)."""
-    state = inspect(obj)
+    (a relationship, a primary key, a type without a plain cast) or the mapping is not one table, one key."""
     mapper = state.mapper
-    if state.key is None or len(mapper.primary_key) != 1 or len(mapper.tables) != 1:
+    if len(mapper.primary_key) != 1 or len(mapper.tables) != 1:
         return None
     changed: dict[Column, str] = {}
     for key in state.committed_state:
@@ -70,14 +69,15 @@ async def flush_column_changes(session: AsyncSession, cls: type) -> None:
     which the caller still runs."""
     if session.new or session.deleted:
         return
-    dirty = [(inspect(o).identity[0], o) for o in session.dirty if isinstance(o, cls) and inspect(o).key]
-    for pk_value, obj in sorted(dirty, key=lambda d: d[0]):
-        plain = _plain_changes(obj)
+    dirty = sorted((inspect(o) for o in session.dirty if isinstance(o, cls)), key=lambda state: state.identity)
+    for state in dirty:  # dirty objects are persistent: each has its identity
+        plain = _plain_changes(state)
         if plain is None or not plain[2]:
             continue
         table, pk, changed = plain
+        obj = state.obj()
         columns = tuple(sorted(changed, key=lambda c: c.name))
         params = {c.name: getattr(obj, changed[c]) for c in columns}
-        await _update_statement(table, columns, pk).fetch(session, pk_=pk_value, **params)
+        await _update_statement(table, columns, pk).fetch(session, pk_=state.identity[0], **params)
         for key in changed.values():
             set_committed_value(obj, key, getattr(obj, key))

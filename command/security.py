@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from pwdlib import PasswordHash
@@ -54,15 +55,31 @@ def issue_token(settings: Settings, principal: Principal) -> str:
 
 
 def read_token(settings: Settings, token: str) -> Principal:
+    """The caller a valid, unexpired token names (NotAuthenticated otherwise)."""
+    principal, expires = _verified(settings.secret_key, token)
+    if expires <= time.time():  # PyJWT's own rule (no leeway), re-checked on every call: the cache outlives tokens
+        raise NotAuthenticated("invalid token: Signature has expired")
+    return principal
+
+
+@lru_cache(maxsize=8192)
+def _verified(secret_key: str, token: str) -> tuple[Principal, float]:
+    # Every request and socket of a session carries the same token: its signature is checked once per process
+    # (the HMAC and claim parsing were a measurable share of a request). Keyed by the secret too, so a rotated
+    # key verifies afresh; invalid tokens raise and lru_cache keeps nothing for them.
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[_ALGORITHM])
+        claims = jwt.decode(token, secret_key, algorithms=[_ALGORITHM], options={"require": ["exp"]})
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"invalid token: {exc}") from exc
-    return Principal(
-        user_id=int(claims["sub"]),
-        username=claims["usr"],
-        role=claims["role"],
-        region_code=claims.get("reg"),
-        department_code=claims.get("dep"),
-        worker_id=claims.get("wid"),
-    )
+    try:
+        principal = Principal(
+            user_id=int(claims["sub"]),
+            username=claims["usr"],
+            role=claims["role"],
+            region_code=claims.get("reg"),
+            department_code=claims.get("dep"),
+            worker_id=claims.get("wid"),
+        )
+        return principal, float(claims["exp"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NotAuthenticated(f"invalid token: malformed claims ({exc!r})") from exc

@@ -62,3 +62,45 @@ def test_unknown_role_refused() -> None:
 
 
 
+
+
+def test_cached_token_still_expires(settings, monkeypatch) -> None:
+    # Verified tokens are cached per process; expiry must still be enforced on every call.
+    import time
+
+    from command import security
+    from command.errors import NotAuthenticated
+
+    who = security.Principal(user_id=7, username="w7", role="worker", worker_id=7)
+    token = security.issue_token(settings, who)
+    assert security.read_token(settings, token) == who
+    assert security.read_token(settings, token) == who  # from the cache
+    later = time.time() + settings.token_ttl_s + 1
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    with pytest.raises(NotAuthenticated, match="expired"):
+        security.read_token(settings, token)
+
+
+def test_token_signed_with_another_key_refused_even_when_cached(settings) -> None:
+    from command import security
+    from command.errors import NotAuthenticated
+
+    who = security.Principal(user_id=1, username="admin", role="admin")
+    token = security.issue_token(settings, who)
+    assert security.read_token(settings, token) == who
+    rotated = settings.model_copy(update={"secret_key": "rotated-key-rotated-key-rotated-key-0123"})
+    with pytest.raises(NotAuthenticated):
+        security.read_token(rotated, token)
+
+
+def test_token_without_expiry_or_claims_refused(settings) -> None:
+    import jwt
+
+    from command import security
+    from command.errors import NotAuthenticated
+
+    no_exp = jwt.encode({"sub": "1", "usr": "a", "role": "admin"}, settings.secret_key, algorithm="HS256")
+    no_role = jwt.encode({"sub": "1", "usr": "a", "exp": 2**40}, settings.secret_key, algorithm="HS256")
+    for token in (no_exp, no_role):
+        with pytest.raises(NotAuthenticated):
+            security.read_token(settings, token)

@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +49,14 @@ class RelayPass:
     published: int
     watermark: int
     rebuilt: bool  # there was no watermark (first start or Redis flushed)
+
+
+def scan_ids(condition: ColumnElement[bool], after: int) -> Select[tuple[int]]:
+    """The next batch of event ids to check. Ordered by `id + 0`, not `id`: ordering by the primary key lets the
+    planner walk pk_events from the start and filter on txid, which reads every event ever written on every pass
+    (32 ms a pass at 49,000 events, growing with the table) whenever the statistics overestimate how many events
+    are recent, as they do while alerts pour in. The expression leaves ix_events_txid as the only way in."""
+    return select(Event.id).where(condition, Event.id > after).order_by(Event.id + 0).limit(_BATCH)
 
 
 async def relay_once(
@@ -72,9 +80,7 @@ async def relay_once(
         # Ids only: nearly every event is already in the stream, and loading each row (its payload above all) on
         # every pass cost the busiest process more than the requests' own event writes. Only the missing are
         # loaded, in the same snapshot.
-        ids = list(await session.scalars(
-            select(Event.id).where(condition, Event.id > after).order_by(Event.id).limit(_BATCH)
-        ))
+        ids = list(await session.scalars(scan_ids(condition, after)))
         if not ids:
             break
         after = ids[-1]

@@ -43,8 +43,10 @@ def pgbench_script(sql: str, box: tuple[float, float, float, float], fixed: dict
     return "\n".join([*lines, body + ";", ""])
 
 
-def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads: int = 2) -> dict:
-    """Run pgbench with per-transaction logging; returns the same summary shape as the Python drivers."""
+def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads: int = 2,
+                defines: dict[str, str] | None = None) -> dict:
+    """Run pgbench with per-transaction logging; returns the same summary shape as the Python drivers.
+    `defines`: string variables for the script (pgbench -D name=value)."""
     exe = shutil.which("pgbench")
     if exe is None:
         raise RuntimeError("pgbench not found (apt-get install postgresql-client)")
@@ -54,7 +56,7 @@ def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads:
         f.write_text(script)
         cmd = [exe, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients)),
                "-T", str(max(1, round(seconds))), "-f", str(f), "-l", "--log-prefix", str(Path(tmp) / "tx"),
-               *conn]
+               *(f"-D{k}={v}" for k, v in (defines or {}).items()), *conn]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 120, check=False)
         if res.returncode != 0:
             raise RuntimeError(f"pgbench failed: {res.stderr.strip()[-2000:]}")

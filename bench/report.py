@@ -62,7 +62,8 @@ def judge(result: dict) -> dict:
 
 # Phase → the path of its operation count: CPU per operation does not depend on how busy the machine was.
 OPS = {"assign": "assign.count", "locate_http": "locate.http.count", "e2e": "e2e.accepted_201",
-       "e2e_light": "e2e_light.accepted_201",
+       "e2e_light": "e2e_light.accepted_201", "e2e_floor": "e2e_floor.accepted_201",
+       "intake_floor": "intake_floor.count",
        "positions": "positions.frames_sent"}
 
 
@@ -82,6 +83,34 @@ def cpu_per_op(result: dict) -> dict:
         n = sum((tiles.get(v) or {}).get("count", 0) for v in ("province", "zoomed"))
         if n:
             out["tiles"] = {k: round(v * wall / n * 1000, 3) for k, v in busy.items()}
+    return out
+
+
+def composed_floor(result: dict, cores: int) -> dict | None:
+    """End to end's floor in CPU per alert: the database's (the intake SQL through pgbench) plus the transport's
+    (the thinnest app: its web processes, the same driver, Redis), beside the real app's. On `cores` cores, an
+    alert rate above cores × 1000 / floor ms cannot be carried by any implementation of the same work, and
+    latency targets need the rate well below it (queues grow without bound as the cores near 100% busy)."""
+    db = _get(result, "intake_floor.database_cpu_ms_per_tx")
+    transport = _get(result, "cpu_ms_per_op.e2e_floor")
+    if not db or not transport:
+        return None
+    parts = {"database": db, "web": transport.get("web_total"), "driver": transport.get("driver"),
+             "redis": transport.get("redis")}
+    if any(v is None for v in parts.values()):
+        return None
+    total = round(sum(parts.values()), 3)
+    out: dict = {"ms_per_alert": parts, "total_ms_per_alert": total,
+                 "ceiling_alerts_per_s": round(cores * 1000 / total, 1), "cores": cores}
+    target = _get(result, "e2e.target_rate") or _get(result, "e2e_floor.target_rate")
+    if target:
+        out["cores_busy_at_target"] = round(target * total / 1000, 2)
+        out["target_rate"] = target
+    real = _get(result, "cpu_ms_per_op.e2e")
+    if real:
+        real_total = sum(real.get(k) or 0 for k in ("web_total", "driver", "redis", "postgres"))
+        out["real_app_total_ms_per_alert"] = round(real_total, 3)
+        out["real_app_over_floor"] = round(real_total / total, 2)
     return out
 
 
@@ -120,6 +149,9 @@ def human(result: dict) -> str:
         ("alert → display", "e2e.to_display", None),
         ("alert → worker (light load)", "e2e_light.to_worker", None),
         ("alert → display (light load)", "e2e_light.to_display", None),
+        ("floor alert POST", "e2e_floor.post", None),
+        ("floor alert → worker", "e2e_floor.to_worker", None),
+        ("floor alert → display", "e2e_floor.to_display", None),
     ]
     lines.append(f"{'':28s} {'per s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'floor/s':>10s} {'ratio':>6s}")
     for label, path, floor_path in rows:
@@ -131,6 +163,25 @@ def human(result: dict) -> str:
     lines.append(f"positions applied/s {_fmt(_get(r, 'positions.per_s'))}; visible p99 "
                  f"{_fmt(_get(r, 'positions.visibility.p99_ms'))} ms; "
                  f"web RSS max {_fmt(_get(r, 'memory.web_max_mib'))} MiB")
+    floor = _get(r, "e2e_floor")
+    if floor:
+        cpu = _get(r, "cpu_ms_per_op.e2e_floor") or {}
+        real = _get(r, "cpu_ms_per_op.e2e") or {}
+        lines.append(
+            f"e2e transport floor (bench/floor_app.py): {_fmt(floor.get('achieved_rate'))} alerts/s achieved at "
+            f"target {_fmt(floor.get('target_rate'))} (real app: {_fmt(_get(r, 'e2e.achieved_rate'))}); to worker "
+            f"p50/p99 {_fmt(_get(floor, 'to_worker.p50_ms'))}/{_fmt(_get(floor, 'to_worker.p99_ms'))} ms; "
+            f"lost {_fmt(floor.get('alerts_lost'))}; CPU ms/alert web {_fmt(cpu.get('web_total'))} "
+            f"(real {_fmt(real.get('web_total'))}), driver {_fmt(cpu.get('driver'))}, redis {_fmt(cpu.get('redis'))}, "
+            f"postgres {_fmt(cpu.get('postgres'))}")
+    composed = r.get("e2e_composed_floor")
+    if composed:
+        parts = ", ".join(f"{k} {_fmt(v)}" for k, v in composed["ms_per_alert"].items())
+        lines.append(
+            f"e2e floor in CPU per alert: {parts} = {_fmt(composed['total_ms_per_alert'])} ms "
+            f"(real app {_fmt(composed.get('real_app_total_ms_per_alert'))} ms); ceiling on {composed['cores']} "
+            f"cores {_fmt(composed['ceiling_alerts_per_s'])} alerts/s; at {_fmt(composed.get('target_rate'))}/s "
+            f"{_fmt(composed.get('cores_busy_at_target'))} cores busy")
     lines.append("targets:")
     for name, t in r.get("targets", {}).items():
         mark = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]

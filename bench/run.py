@@ -9,6 +9,7 @@ import os
 import platform
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +18,32 @@ import uvloop
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
-from bench import live, phase_assign, phase_e2e, phase_locate, phase_positions, phase_tiles, province, report, server
+from bench import (
+    intake_floor,
+    live,
+    phase_assign,
+    phase_e2e,
+    phase_locate,
+    phase_positions,
+    phase_tiles,
+    province,
+    report,
+    server,
+)
 from bench import setup as bsetup
 from bench.profile import Profiler
 from bench.scale import Scale
 from bench.stats import CpuMeter, PeakRss, mib, rss_bytes
-from bench.wsclient import close_all, open_many
+from bench.wsclient import Receiver, close_all, open_many
 from command.db import make_engine
 from command.lifecycle import ORDER_HOLDING
 from command.settings import Settings
 from dispatch import keys
+from dispatch.presence import report_positions
 
-PHASES = ("locate", "assign", "tiles", "e2e", "positions")
+# e2e_floor runs last: the real app's processes are stopped first (their background loops would share the cores).
+PHASES = ("locate", "assign", "tiles", "e2e", "positions", "e2e_floor", "intake_floor")
+APP_PHASES = {"locate", "tiles", "e2e", "positions"}  # the phases that need the real app's web processes
 PRESENCE_TTL_S = 86_400  # simulated workers report only in the position phase: keep them present for the run
 
 
@@ -100,27 +115,41 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
         env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
                "GRIDCMD_SECRET_KEY": settings.secret_key, "GRIDCMD_PRESENCE_TTL_S": str(PRESENCE_TTL_S),
                "GRIDCMD_DB_POOL_SIZE": "8", "GRIDCMD_LOG_LEVEL": "warning"}
-        ports = [args.port_base + 1 + i for i in range(args.processes)]
-        log(f"starting {len(ports)} web processes on ports {ports}")
-        servers = server.start(ports, env, nice=max(0, args.nice - os.nice(0)))
-        urls = [s.url for s in servers]
-        CPU_PIDS.update({f"web:{s.port}": s.pid for s in servers})
-        if args.profile:
-            PROFILE.update(dir=args.profile, pid=servers[0].pid)
-        sampler = asyncio.create_task(_sample_rss(rss, servers))
+        if only & APP_PHASES:
+            ports = [args.port_base + 1 + i for i in range(args.processes)]
+            log(f"starting {len(ports)} web processes on ports {ports}")
+            servers = server.start(ports, env, nice=max(0, args.nice - os.nice(0)))
+            urls = [s.url for s in servers]
+            CPU_PIDS.update({f"web:{s.port}": s.pid for s in servers})
+            if args.profile:
+                PROFILE.update(dir=args.profile, pid=servers[0].pid)
+            sampler = asyncio.create_task(_sample_rss(rss, servers))
 
-        if "locate" in only:
-            result["locate"]["http"] = await _guard(result, "locate_http", phase_locate.http(
-                urls, admin, box, clients=8, seconds=secs, max_count=int(secs * 20_000), seed=args.seed))
-            phase_locate.with_ratios(result["locate"]["http"] or {}, result["locate"].get("floor") or {})
-        if "tiles" in only:
-            result["tiles"] = await _guard(result, "tiles", _tiles(urls, admin, meta, w, secs))
-        if "e2e" in only or "positions" in only:
-            await _live_phases(result, only, engine, redis, settings, urls, admin, w, box, scale, args)
-        sampler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampler
-        rss.sample({f"web:{s.port}": s.pid for s in servers})
+            if "locate" in only:
+                result["locate"]["http"] = await _guard(result, "locate_http", phase_locate.http(
+                    urls, admin, box, clients=8, seconds=secs, max_count=int(secs * 20_000), seed=args.seed))
+                phase_locate.with_ratios(result["locate"]["http"] or {}, result["locate"].get("floor") or {})
+            if "tiles" in only:
+                result["tiles"] = await _guard(result, "tiles", _tiles(urls, admin, meta, w, secs))
+            if "e2e" in only or "positions" in only:
+                await _live_phases(result, only, engine, redis, settings, urls, admin, w, box, scale, args)
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
+            rss.sample({f"web:{s.port}": s.pid for s in servers})
+        if "e2e_floor" in only:
+            # Done with the real app: its processes stop, so that their background work (the e2e phase's ack
+            # timers, the sweeper, the relay) neither shares the cores with the floor nor counts in its CPU.
+            server.stop(servers)
+            servers = []
+            for k in [k for k in CPU_PIDS if k.startswith("web:")]:
+                del CPU_PIDS[k]
+            PROFILE.pop("pid", None)
+            await _floor_phase(result, engine, redis, settings, env, admin, w, scale, args)
+        if "intake_floor" in only:
+            # The database's share of the same floor: one alert's intake SQL through pgbench, nothing else running.
+            result["intake_floor"] = await _guard(result, "intake_floor", intake_floor.run(
+                engine, db_url, box, workers=len(w["lon"]), clients=8, seconds=secs))
     except Exception as exc:
         result["errors"]["run"] = f"{type(exc).__name__}: {exc}"
         traceback.print_exc()
@@ -134,6 +163,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
                         "driver_mib": mib(rss_bytes(os.getpid()))}
     result["machine"]["load_avg_end"] = os.getloadavg()
     result["cpu_ms_per_op"] = report.cpu_per_op(result)
+    result["e2e_composed_floor"] = report.composed_floor(result, os.cpu_count() or 1)
     result["targets"] = report.judge(result)
     return result
 
@@ -201,52 +231,139 @@ async def _tiles(urls: list[str], token: str, meta: dict, w: dict, secs: float) 
     }
 
 
-async def _live_phases(result: dict, only: set[str], engine, redis: Redis, settings: Settings, urls: list[str],
-                       admin: str, w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
-    rate = args.e2e_rate or scale.e2e_rate
-    e2e_secs = args.e2e_seconds or scale.e2e_seconds
+@dataclass
+class Audience:
+    """Who listens in the end-to-end phases: socket workers (and one probe worker) and their districts' walls."""
+
+    sock_ids: list[int]
+    probe_id: int
+    district: dict[int, str]  # worker id → district code
+    tokens: dict[str, str]  # district code → a wall display's (operator's) token
+    positions: np.ndarray  # the socket workers' positions, in sock_ids order
+
+    @property
+    def displays(self) -> list[str]:
+        return sorted(self.tokens)
+
+
+@dataclass
+class Receivers:
+    all: list[Receiver]
+    workers: dict[int, Receiver]
+    displays: dict[str, Receiver]
+    opened: dict
+
+
+async def _audience(engine, settings: Settings, w: dict, scale: Scale, args: argparse.Namespace) -> Audience:
     rng = np.random.default_rng(args.seed + 7)
     ids = np.sort(rng.choice(len(w["lon"]), size=scale.socket_workers + 1, replace=False)) + 1
     sock_ids, probe_id = [int(i) for i in ids[:-1]], int(ids[-1])
     district = {wid: phase_e2e.district_of(str(w["grid_code"][wid - 1])) for wid in [*sock_ids, probe_id]}
-    cap = phase_e2e.share(int(rate * e2e_secs), len(sock_ids))
-    async with engine.begin() as conn:
-        await conn.execute(text("UPDATE workers SET max_load = :m WHERE id = ANY(:ids)"), {"m": cap, "ids": sock_ids})
-    await redis.hset(keys.MAX_LOAD, mapping={str(i): cap for i in sock_ids})
-    displays = sorted(set(district.values()))
     tokens = {dc: await bsetup.account(engine, settings, username=f"bench-wall-{dc}", role="operator",
-                                       region_code=dc) for dc in displays}
-    log(f"opening {len(sock_ids)} worker sockets and {len(displays)} wall displays ...")
+                                       region_code=dc) for dc in sorted(set(district.values()))}
+    pos = np.column_stack((w["lon"][np.array(sock_ids) - 1], w["lat"][np.array(sock_ids) - 1]))
+    return Audience(sock_ids, probe_id, district, tokens, pos)
+
+
+async def _open_receivers(a: Audience, settings: Settings, urls: list[str]) -> Receivers:
+    """A socket per worker and per district wall, spread over the processes (walls offset by one, so most
+    alerts cross processes); waits a second for the subscriptions to settle."""
+    log(f"opening {len(a.sock_ids)} worker sockets and {len(a.displays)} wall displays ...")
     specs = [(urls[i % len(urls)], bsetup.worker_token(settings, wid), f"w{wid}", None, True)
-             for i, wid in enumerate(sock_ids)]
-    specs += [(urls[(i + 1) % len(urls)], tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(displays)]
+             for i, wid in enumerate(a.sock_ids)]
+    specs += [(urls[(i + 1) % len(urls)], a.tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(a.displays)]
     t0 = time.perf_counter()
     rx = await open_many(specs)
-    result["sockets"] = {"opened": len(rx), "seconds": round(time.perf_counter() - t0, 2)}
-    worker_rx = {wid: r for wid, r in zip(sock_ids, rx, strict=False)}
-    display_rx = {dc: r for dc, r in zip(displays, rx[len(sock_ids):], strict=True)}
+    opened = {"opened": len(rx), "seconds": round(time.perf_counter() - t0, 2)}
+    worker_rx = {wid: r for wid, r in zip(a.sock_ids, rx, strict=False)}
+    display_rx = {dc: r for dc, r in zip(a.displays, rx[len(a.sock_ids):], strict=True)}
     await asyncio.sleep(1.0)  # subscriptions settle
+    return Receivers(rx, worker_rx, display_rx, opened)
+
+
+def _e2e(urls: list[str], admin: str, a: Audience, r: Receivers, *, rate: float, seconds: float, clients: int):
+    return phase_e2e.run(urls, admin, workers=a.sock_ids, positions=a.positions, worker_rx=r.workers,
+                         display_rx=r.displays, worker_district=a.district, rate=rate, seconds=seconds,
+                         clients=clients)
+
+
+async def _live_phases(result: dict, only: set[str], engine, redis: Redis, settings: Settings, urls: list[str],
+                       admin: str, w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
+    rate = args.e2e_rate or scale.e2e_rate
+    e2e_secs = args.e2e_seconds or scale.e2e_seconds
+    a = await _audience(engine, settings, w, scale, args)
+    cap = phase_e2e.share(int(rate * e2e_secs), len(a.sock_ids))
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE workers SET max_load = :m WHERE id = ANY(:ids)"),
+                           {"m": cap, "ids": a.sock_ids})
+    await redis.hset(keys.MAX_LOAD, mapping={str(i): cap for i in a.sock_ids})
+    r = await _open_receivers(a, settings, urls)
+    result["sockets"] = r.opened
     try:
         if "e2e" in only:
-            pos = np.column_stack((w["lon"][np.array(sock_ids) - 1], w["lat"][np.array(sock_ids) - 1]))
-            result["e2e"] = await _guard(result, "e2e", phase_e2e.run(
-                urls, admin, workers=sock_ids, positions=pos, worker_rx=worker_rx, display_rx=display_rx,
-                worker_district=district, rate=rate, seconds=e2e_secs, clients=256))
+            result["e2e"] = await _guard(result, "e2e", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
+                                                             clients=256))
             result["e2e_check"] = await _guard(result, "e2e_check", _check_bookings(engine, redis))
             # The same path well below saturation: the latency an alert sees when the system keeps up.
             light = max(5.0, rate / 50)
-            result["e2e_light"] = await _guard(result, "e2e_light", phase_e2e.run(
-                urls, admin, workers=sock_ids, positions=pos, worker_rx=worker_rx, display_rx=display_rx,
-                worker_district=district, rate=light, seconds=min(15.0, e2e_secs), clients=64))
+            result["e2e_light"] = await _guard(result, "e2e_light", _e2e(
+                urls, admin, a, r, rate=light, seconds=min(15.0, e2e_secs), clients=64))
         if "positions" in only:
-            senders = {wid: worker_rx[wid] for wid in sock_ids[: scale.position_clients]}
+            senders = {wid: r.workers[wid] for wid in a.sock_ids[: scale.position_clients]}
             total = int(scale.position_rate * (args.seconds or scale.seconds))
             result["positions"] = await _guard(result, "positions", phase_positions.run(
-                redis, senders, (urls[len(sock_ids) % len(urls)], bsetup.worker_token(settings, probe_id), probe_id,
-                                 settings.redis_url), box, total=total,
+                redis, senders, (urls[len(a.sock_ids) % len(urls)], bsetup.worker_token(settings, a.probe_id),
+                                 a.probe_id, settings.redis_url), box, total=total,
                 seconds=args.seconds or scale.seconds))
     finally:
-        await close_all(rx)
+        await close_all(r.all)
+
+
+async def _floor_phase(result: dict, engine, redis: Redis, settings: Settings, env: dict[str, str], admin: str,
+                       w: dict, scale: Scale, args: argparse.Namespace) -> None:
+    """The transport floor (bench/floor_app.py): the same driver, rate, receivers and process count as e2e,
+    against the thinnest app on the same stack (no PostgreSQL per alert). Its CPU is measured as e2e's is."""
+    rate = args.e2e_rate or scale.e2e_rate
+    e2e_secs = args.e2e_seconds or scale.e2e_seconds
+    ports = [args.port_base + 1 + args.processes + i for i in range(args.processes)]
+    floor: list[server.Server] = []
+    r: Receivers | None = None
+    try:
+        a = await _audience(engine, settings, w, scale, args)
+        await _restore_positions(redis, a)
+        log(f"starting {len(ports)} transport-floor processes (bench.floor_app) on ports {ports}")
+        floor = server.start(ports, env, nice=max(0, args.nice - os.nice(0)), app="bench.floor_app:app")
+        urls = [s.url for s in floor]
+        CPU_PIDS.update({f"web:{s.port}": s.pid for s in floor})
+        if args.profile:
+            PROFILE.update(dir=args.profile, pid=floor[0].pid)
+        r = await _open_receivers(a, settings, urls)
+        out = await _guard(result, "e2e_floor", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs, clients=256))
+        if out is not None:
+            out["sockets"] = r.opened
+            out["web_rss_mib"] = {f"web:{s.port}": mib(rss_bytes(s.pid)) for s in floor}
+            out["app"] = "bench.floor_app:app"
+        result["e2e_floor"] = out
+    except Exception as exc:
+        result["errors"]["e2e_floor"] = f"{type(exc).__name__}: {exc}"[:1000]
+        traceback.print_exc()
+    finally:
+        if r is not None:
+            await close_all(r.all)
+        for s in floor:
+            CPU_PIDS.pop(f"web:{s.port}", None)
+        PROFILE.pop("pid", None)
+        server.stop(floor)
+
+
+async def _restore_positions(redis: Redis, a: Audience) -> None:
+    """The socket workers back at their generated positions (the positions phase moved some of them), so each
+    alert is again raised a metre from its target worker."""
+    pts = a.positions.tolist()
+    for start in range(0, len(pts), 256):
+        await asyncio.gather(*(report_positions(redis, worker_id=wid, positions=[(lon, lat, None)])
+                               for wid, (lon, lat) in zip(a.sock_ids[start:start + 256], pts[start:start + 256],
+                                                          strict=True)))
 
 
 async def _check_bookings(engine, redis: Redis) -> dict:

@@ -37,11 +37,12 @@ class Server:
             return ""
 
 
-def start(ports: list[int], env: dict[str, str], *, nice: int = 0) -> list[Server]:
+def start(ports: list[int], env: dict[str, str], *, nice: int = 0, app: str = "web.main:app") -> list[Server]:
+    """Start `app` (an ASGI import path) in one uvicorn process per port, and wait until each answers."""
     servers = []
     for port in ports:
         log = tempfile.NamedTemporaryFile(prefix=f"gridcmd-bench-{port}-", suffix=".log", delete=False)
-        cmd = [sys.executable, "-m", "uvicorn", "web.main:app", "--host", "127.0.0.1", "--port", str(port),
+        cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning", "--no-access-log", "--ws-max-size", str(64 * 1024)]
         if nice:
             cmd = ["nice", "-n", str(nice), *cmd]

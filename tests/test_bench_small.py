@@ -103,3 +103,30 @@ def test_small_benchmark_invariants_hold(bench_result: dict) -> None:
     assert r["positions"]["all_applied"], r["positions"]
     assert r["positions"]["visibility"]["count"] > 0
     assert r["locate"]["function"]["errors"] == 0 and r["locate"]["http"]["errors"] == 0
+
+
+def test_small_benchmark_transport_floor(bench_result: dict) -> None:
+    """The transport floor (bench/floor_app.py) keeps working: same driver and receivers, every alert delivered."""
+    r = bench_result
+    floor = r["e2e_floor"]
+    assert floor is not None, r["errors"]
+    assert floor["achieved_rate"] > 0, floor
+    assert floor["alerts_lost"] == 0, floor
+    assert floor["accepted_201"] == floor["attempted"], floor
+    assert floor["to_display"]["count"] == floor["accepted_201"] and floor["to_worker"]["count"] > 0, floor
+    assert r["cpu_ms_per_op"]["e2e_floor"]["web_total"] > 0, r["cpu_ms_per_op"]
+    assert "e2e transport floor" in r["_stdout"]
+
+
+def test_small_benchmark_intake_floor_and_composed_floor(bench_result: dict) -> None:
+    """The database's floor (the intake SQL through pgbench) runs, cleans up after itself, and composes with the
+    transport floor into a CPU-per-alert floor and a ceiling."""
+    r = bench_result
+    floor = r["intake_floor"]
+    assert floor["errors"] == 0 and floor["count"] > 0 and floor["per_s"] > 0, floor
+    assert floor["rows_removed"] == floor["count"], floor  # every incident it wrote, and no other, deleted
+    assert floor["statements_per_tx"] == 9 and floor["database_cpu_ms_per_tx"] > 0, floor
+    composed = r["e2e_composed_floor"]
+    assert composed["total_ms_per_alert"] == pytest.approx(sum(composed["ms_per_alert"].values()), abs=0.01)
+    assert composed["ceiling_alerts_per_s"] > 0 and composed["real_app_over_floor"] > 0, composed
+    assert "e2e floor in CPU per alert" in r["_stdout"]

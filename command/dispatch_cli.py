@@ -7,11 +7,10 @@ import asyncio
 import contextlib
 import signal
 
-from redis.asyncio import Redis
-
 from command import txhooks
 from command.cli import command
 from command.db import make_engine, make_sessionmaker
+from command.redis_client import make_redis
 from command.settings import Settings
 
 
@@ -24,7 +23,7 @@ def _rebuild_live(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         engine = make_engine(settings, pool_size=2, max_overflow=0)
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = make_redis(settings)
         try:
             await run_job(make_sessionmaker(engine), redis, settings, lambda s: rebuild_live(
                 s, redis, only_if_missing=False, lock_timeout_s=settings.live_lock_timeout_s))
@@ -47,7 +46,7 @@ def _dispatcher(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         engine = make_engine(settings)
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = make_redis(settings)
         sessionmaker = make_sessionmaker(engine)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -10,10 +10,9 @@ import logging
 import os
 import signal
 
-from redis.asyncio import Redis
-
 from command.cli import command
 from command.db import make_engine, make_sessionmaker
+from command.redis_client import make_redis
 from command.settings import Settings
 
 
@@ -27,7 +26,7 @@ def _scheduler(args: argparse.Namespace, settings: Settings) -> int:
 
     async def main() -> int:
         engine = make_engine(settings, pool_size=2, max_overflow=2)
-        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        redis = make_redis(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

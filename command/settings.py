@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     ws_auth_timeout_s: float = Field(5.0, description="Time a socket has to send its auth frame.")
     db_pool_size: int = Field(10, description="Database connections per process (a fixed pool, no overflow).")
     db_pool_timeout_s: float = Field(30.0, description="Longest wait for a free pooled connection (then an error).")
+    redis_max_connections: int = Field(
+        100, ge=1, description="Redis connections per process; a caller finding all in use waits for one.")
+    redis_pool_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a free Redis connection (then an error, not an unbounded queue).")
     log_level: str = Field("info", description="Log level.")
 
     @cached_property

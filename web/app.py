@@ -8,9 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from redis.asyncio import Redis
 
 from command.db import make_engine, make_sessionmaker
+from command.redis_client import make_redis
 from command.settings import Settings
 from web.dispatch_tasks import install as install_dispatch
 from web.errors import register_error_handlers
@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        app.state.redis = make_redis(settings)
         for hook in app.state.startup_hooks:
             await hook(app)
         try:

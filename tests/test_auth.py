@@ -104,3 +104,4 @@ def test_token_without_expiry_or_claims_refused(settings) -> None:
     for token in (no_exp, no_role):
         with pytest.raises(NotAuthenticated):
             security.read_token(settings, token)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -32,9 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = make_redis(settings)
         for hook in app.state.startup_hooks:
             await hook(app)
+        # Everything built at startup (modules, metadata, compiled statements) lives as long as the process: out
+        # of the collector's sight, a full collection no longer walks it. The benchmark saw full collections of
+        # 240-320 ms at once in every process of a 60 s run at 500 alerts/s, the tail of its latency.
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # an app stopped in a process that goes on (tests) leaves nothing pinned
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
             await app.state.redis.aclose()

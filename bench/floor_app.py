@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tail = await reader.xrevrange(STREAM, count=1)  # live from here (the stream may hold an older run's)
         stopping = asyncio.Event()
         task = asyncio.create_task(fan.read_loop(reader, tail[0][0] if tail else "0-0", stopping))
+        gc.freeze()  # as web/app.py does: no tuning the real app lacks
         try:
             yield
         finally:

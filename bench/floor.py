@@ -44,9 +44,10 @@ def pgbench_script(sql: str, box: tuple[float, float, float, float], fixed: dict
 
 
 def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads: int = 2,
-                defines: dict[str, str] | None = None) -> dict:
+                defines: dict[str, str] | None = None, rate: float | None = None) -> dict:
     """Run pgbench with per-transaction logging; returns the same summary shape as the Python drivers.
-    `defines`: string variables for the script (pgbench -D name=value)."""
+    `defines`: string variables for the script (pgbench -D name=value). `rate`: transactions per second on a
+    schedule (pgbench -R; latencies then include the wait behind a late schedule), else as fast as it can."""
     exe = shutil.which("pgbench")
     if exe is None:
         raise RuntimeError("pgbench not found (apt-get install postgresql-client)")
@@ -56,7 +57,7 @@ def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads:
         f.write_text(script)
         cmd = [exe, "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(threads, clients)),
                "-T", str(max(1, round(seconds))), "-f", str(f), "-l", "--log-prefix", str(Path(tmp) / "tx"),
-               *(f"-D{k}={v}" for k, v in (defines or {}).items()), *conn]
+               *(f"-D{k}={v}" for k, v in (defines or {}).items()), *(["-R", str(rate)] if rate else []), *conn]
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 120, check=False)
         if res.returncode != 0:
             raise RuntimeError(f"pgbench failed: {res.stderr.strip()[-2000:]}")
@@ -72,7 +73,7 @@ def run_pgbench(url: str, script: str, *, clients: int, seconds: float, threads:
     if m:
         out["per_s"] = round(float(m.group(1)), 1)
     out["clients"] = clients
-    out["tool"] = "pgbench -M prepared"
+    out["tool"] = "pgbench -M prepared" + (f" -R {rate}" if rate else "")
     return out
 
 

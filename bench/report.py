@@ -63,7 +63,7 @@ def judge(result: dict) -> dict:
 # Phase → the path of its operation count: CPU per operation does not depend on how busy the machine was.
 OPS = {"assign": "assign.count", "locate_http": "locate.http.count", "e2e": "e2e.accepted_201",
        "e2e_light": "e2e_light.accepted_201", "e2e_floor": "e2e_floor.accepted_201",
-       "intake_floor": "intake_floor.count",
+       "e2e_floor_db": "e2e_floor_db.accepted_201", "intake_floor": "intake_floor.count",
        "positions": "positions.frames_sent"}
 
 
@@ -152,6 +152,9 @@ def human(result: dict) -> str:
         ("floor alert POST", "e2e_floor.post", None),
         ("floor alert → worker", "e2e_floor.to_worker", None),
         ("floor alert → display", "e2e_floor.to_display", None),
+        ("floor + db alert → worker", "e2e_floor_db.to_worker", None),
+        ("floor + db alert → display", "e2e_floor_db.to_display", None),
+        ("floor + db intake SQL", "e2e_floor_db.database", None),
     ]
     lines.append(f"{'':28s} {'per s':>10s} {'p50 ms':>8s} {'p99 ms':>8s} {'floor/s':>10s} {'ratio':>6s}")
     for label, path, floor_path in rows:

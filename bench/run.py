@@ -43,7 +43,7 @@ from dispatch import keys
 from dispatch.presence import report_positions
 
 # e2e_floor runs last: the real app's processes are stopped first (their background loops would share the cores).
-PHASES = ("locate", "assign", "tiles", "e2e", "positions", "e2e_floor", "intake_floor")
+PHASES = ("locate", "assign", "tiles", "e2e", "positions", "e2e_floor", "e2e_floor_db", "intake_floor")
 APP_PHASES = {"locate", "tiles", "e2e", "positions"}  # the phases that need the real app's web processes
 PRESENCE_TTL_S = 86_400  # simulated workers report only in the position phase: keep them present for the run
 
@@ -142,7 +142,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             rss.sample({f"web:{s.port}": s.pid for s in servers})
-        if "e2e_floor" in only:
+        if only & {"e2e_floor", "e2e_floor_db"}:
             # Done with the real app: its processes stop, so that their background work (the e2e phase's ack
             # timers, the sweeper, the relay) neither shares the cores with the floor nor counts in its CPU.
             server.stop(servers)
@@ -150,7 +150,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
             for k in [k for k in CPU_PIDS if k.startswith("web:")]:
                 del CPU_PIDS[k]
             PROFILE.pop("pid", None)
-            await _floor_phase(result, engine, redis, settings, env, admin, w, scale, args)
+            await _floor_phase(result, only, engine, redis, settings, env, admin, w, box, scale, args)
         if "intake_floor" in only:
             # The database's share of the same floor: one alert's intake SQL through pgbench, nothing else running.
             result["intake_floor"] = await _guard(result, "intake_floor", intake_floor.run(
@@ -324,10 +324,12 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
         await close_all(r.all)
 
 
-async def _floor_phase(result: dict, engine, redis: Redis, settings: Settings, env: dict[str, str], admin: str,
-                       w: dict, scale: Scale, args: argparse.Namespace) -> None:
+async def _floor_phase(result: dict, only: set[str], engine, redis: Redis, settings: Settings, env: dict[str, str],
+                       admin: str, w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
     """The transport floor (bench/floor_app.py): the same driver, rate, receivers and process count as e2e,
-    against the thinnest app on the same stack (no PostgreSQL per alert). Its CPU is measured as e2e's is."""
+    against the thinnest app on the same stack (no PostgreSQL per alert). Its CPU is measured as e2e's is.
+    e2e_floor_db: the same again while pgbench runs one alert's intake SQL per alert at the same rate (the
+    database's share of the work, sent by a C client): the floor of the whole path, measured on this machine."""
     rate = args.e2e_rate or scale.e2e_rate
     e2e_secs = args.e2e_seconds or scale.e2e_seconds
     ports = [args.port_base + 1 + args.processes + i for i in range(args.processes)]
@@ -343,12 +345,22 @@ async def _floor_phase(result: dict, engine, redis: Redis, settings: Settings, e
         if args.profile:
             PROFILE.update(dir=args.profile, pid=floor[0].pid)
         r = await _open_receivers(a, settings, urls)
-        out = await _guard(result, "e2e_floor", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs, clients=256))
-        if out is not None:
-            out["sockets"] = r.opened
-            out["web_rss_mib"] = {f"web:{s.port}": mib(rss_bytes(s.pid)) for s in floor}
-            out["app"] = "bench.floor_app:app"
-        result["e2e_floor"] = out
+        if "e2e_floor" in only:
+            out = await _guard(result, "e2e_floor", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
+                                                         clients=256))
+            if out is not None:
+                out["sockets"] = r.opened
+                out["web_rss_mib"] = {f"web:{s.port}": mib(rss_bytes(s.pid)) for s in floor}
+                out["app"] = "bench.floor_app:app"
+            result["e2e_floor"] = out
+        if "e2e_floor_db" in only:
+            database = asyncio.create_task(intake_floor.run(
+                engine, settings.database_url, box, workers=len(w["lon"]), clients=16, seconds=e2e_secs, rate=rate))
+            out = await _guard(result, "e2e_floor_db", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
+                                                            clients=256))
+            if out is not None:
+                out["database"] = await database
+            result["e2e_floor_db"] = out
     except Exception as exc:
         result["errors"]["e2e_floor"] = f"{type(exc).__name__}: {exc}"[:1000]
         traceback.print_exc()

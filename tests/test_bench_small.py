@@ -130,3 +130,14 @@ def test_small_benchmark_intake_floor_and_composed_floor(bench_result: dict) -> 
     assert composed["total_ms_per_alert"] == pytest.approx(sum(composed["ms_per_alert"].values()), abs=0.01)
     assert composed["ceiling_alerts_per_s"] > 0 and composed["real_app_over_floor"] > 0, composed
     assert "e2e floor in CPU per alert" in r["_stdout"]
+
+
+def test_small_benchmark_floor_with_the_database_alongside(bench_result: dict) -> None:
+    """The whole path's floor: the transport floor while pgbench sends the intake SQL at the same rate."""
+    r = bench_result
+    both = r["e2e_floor_db"]
+    assert both["alerts_lost"] == 0 and both["accepted_201"] == both["attempted"], both
+    database = both["database"]
+    assert database["errors"] == 0 and database["count"] > 0, database
+    assert database["rows_removed"] == database["count"] and "-R" in database["tool"], database
+    assert database["database_cpu_ms_per_tx"] is None  # not separable from the floor app's work beside it

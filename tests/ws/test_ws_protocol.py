@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,30 +15,11 @@ from command.security import Principal, issue_token
 from dispatch import keys
 from tests.conftest import make_test_settings
 from tests.procs import server_env, start_server, stop, wait_ready
-from tests.ws_fixtures import City, emit, new_incident, seed_city
-from tests.ws_helpers import close_all, closed_with, events, open_ws, recv, silent, subscribe
+from tests.ws_fixtures import City, emit, new_incident
+from tests.ws_helpers import closed_with, events, open_ws, recv, silent, subscribe
 
 PORT = 8400
 MAX_FRAME = 64 * 1024
-
-
-@pytest.fixture(autouse=True)
-async def _close_sockets() -> AsyncIterator[None]:
-    yield
-    await close_all()
-
-
-@pytest.fixture(scope="module")
-async def rds() -> AsyncIterator[Redis]:
-    client = Redis.from_url(make_test_settings().redis_url, decode_responses=True)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture(scope="module")
-async def city(engine, rds: Redis) -> City:
-    return await seed_city(engine, make_test_settings())
 
 
 @pytest.fixture(scope="module")

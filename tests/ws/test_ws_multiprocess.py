@@ -9,38 +9,18 @@ import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import make_test_settings
 from tests.procs import server_env, start_server, stop, wait_ready
-from tests.ws_fixtures import CENTRES, City, emit, emit_many, new_incident, seed_city
-from tests.ws_helpers import close_all, closed_with, events, open_ws, recv, silent, subscribe
+from tests.ws_fixtures import CENTRES, City, emit, emit_many, new_incident
+from tests.ws_helpers import closed_with, events, open_ws, recv, silent, subscribe
 
 A, B = 8401, 8402
 QUEUE = 64
-
-
-@pytest.fixture(autouse=True)
-async def _close_sockets() -> AsyncIterator[None]:
-    yield
-    await close_all()
-
-
-@pytest.fixture(scope="module")
-async def rds() -> AsyncIterator[Redis]:
-    client = Redis.from_url(make_test_settings().redis_url, decode_responses=True)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture(scope="module")
-async def city(engine, rds: Redis) -> City:
-    return await seed_city(engine, make_test_settings())
 
 
 @pytest.fixture(scope="module")

@@ -153,6 +153,6 @@ async def _raise(session: AsyncSession, d: Deadline, incident: Incident, order: 
     d.next_escalation_at = now + escalate if supervisor_region(path, d.supervision_level + 1) else None
     payload = _deadline_payload(d, now) | {"supervision": {"level": d.supervision_level, "region_code": region}}
     await record(session, incident=incident, order=order, actor=ACTOR, kind="supervision.raised",
-                 reason=f"overdue {d.kind}: supervised by {region}", payload=payload)
+                 reason=f"overdue_{d.kind}: {region}", payload=payload)
     fired.supervision += 1
     fired.ids.append((d.id, f"supervision:{d.supervision_level}"))

@@ -5,10 +5,12 @@ it stays overdue; each fired exactly once, also by two real scheduler processes 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +22,7 @@ from command import stream
 from command.db import make_sessionmaker
 from command.deadline_rules import DAY, DEFAULTS, HOUR, Limit, limit_for, pick
 from command.deadlines import adopt, schedule_incident, schedule_order
-from command.loop_models import Deadline, DeadlineRule
+from command.loop_models import DEADLINE_KINDS, Deadline, DeadlineRule
 from command.models import Event
 from command.scheduler import fire_due
 from tests import loop_procs
@@ -126,8 +128,11 @@ async def test_reminder_overdue_supervision_each_once(session: AsyncSession) -> 
         f = await fire_due(session, now=now + timedelta(seconds=at), batch=50, escalate_s=100)
         assert f.ids == [(d.id, f"supervision:{level}")]
     assert (await fire_due(session, now=now + timedelta(seconds=900), batch=50, escalate_s=100)).ids == []
-    events = await session.execute(select(Event.payload).where(Event.kind == "supervision.raised").order_by(Event.id))
-    assert [p["supervision"]["region_code"] for (p,) in events] == ["D1S1C1", "D1S1", "D1"]
+    events = (await session.execute(select(Event.payload, Event.reason)
+                                    .where(Event.kind == "supervision.raised").order_by(Event.id))).all()
+    assert [p["supervision"]["region_code"] for p, _ in events] == ["D1S1C1", "D1S1", "D1"]
+    # The reason starts with a code the pages translate (attention.overdue_<kind>), the region after it.
+    assert [r for _, r in events] == [f"overdue_{d.kind}: D1S1C1", f"overdue_{d.kind}: D1S1", f"overdue_{d.kind}: D1"]
     assert await _fired(session) == [("deadline.reminder", d.id, None), ("deadline.overdue", d.id, None),
                                      ("supervision.raised", d.id, 1), ("supervision.raised", d.id, 2),
                                      ("supervision.raised", d.id, 3)]
@@ -206,3 +211,10 @@ async def test_each_deadline_fires_once_across_two_processes_and_a_restart(clean
     entries = await redis.xrange(stream.STREAM)
     kinds = Counter(f.get("kind") for _, f in entries)
     assert kinds["deadline.overdue"] == n and kinds["supervision.raised"] == 3 * n
+
+
+def test_every_deadline_kind_has_a_translated_supervision_reason() -> None:
+    for lang in ("zh-CN", "en"):
+        catalogue = json.loads((Path(__file__).resolve().parent.parent / "web" / "i18n" / f"{lang}.json")
+                               .read_text(encoding="utf-8"))
+        assert {f"attention.overdue_{k}" for k in DEADLINE_KINDS} <= catalogue.keys(), lang

@@ -89,6 +89,16 @@ async def test_a_hotline_call_picked_on_the_map_is_dispatched_overridden_checked
                            "JOIN users u ON u.id = w.user_id WHERE o.incident_id = :i ORDER BY o.id", i=incident_id)
     assert [u for _, u in orders] == [own, other]
 
+    # A redraw (every event of the incident brings one) keeps what is being typed, the focus and the caret.
+    await page.click("#supervise-reason")
+    await page.keyboard.type("老人")
+    await page.evaluate("() => { document.querySelector('#detail .detail-head').dataset.old = '1';"
+                        " window.gridcmd.console.detail.refreshSoon(); }")
+    await page.wait_for_selector("#detail .detail-head:not([data-old])", timeout=10000)
+    await page.keyboard.type("独居")
+    assert await page.input_value("#supervise-reason") == "老人独居"
+    await page.fill("#supervise-reason", "")
+
     # 督办: a reason is required (nothing sent without one); with it, the event shows in the timeline.
     await page.click("#act-supervise")
     assert await page.locator(".timeline .t-kind", has_text="督办").count() == 0

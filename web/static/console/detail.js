@@ -42,17 +42,34 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
     return true;
   }
 
+  // Inputs that survive the panel's redraws (every event of the incident redraws it) while one is typed: the
+  // same element is put back, with its value; render() gives it back the focus and the caret.
+  const kept = new Map();
+  function keptInput(id, inc, placeholder) {
+    let el = kept.get(id);
+    if (!el || el.dataset.incident !== String(inc.id)) {
+      el = h("input", { class: "note", id, maxlength: 4000, placeholder, "data-incident": inc.id });
+      kept.set(id, el);
+    }
+    return el;
+  }
+
+  // A step with the note typed for it; the note is cleared once the step is taken (the field is kept).
+  async function noted(path, note, done) {
+    if (await act(path, { note: note.value.trim() || null }, done)) { note.value = ""; }
+  }
+
   function actions(inc) {
-    const note = h("input", { class: "note", id: "action-note", maxlength: 4000, placeholder: t("console.note_ph") });
+    const note = keptInput("action-note", inc, t("console.note_ph"));
     const buttons = [];
     if (inc.status === "resolved") {
       buttons.push(h("button", { type: "button", class: "btn btn-primary", id: "act-verify", onclick: () =>
-        act(`/api/v1/incidents/${inc.id}/verify`, { note: note.value.trim() || null }, t("console.verified")) },
+        noted(`/api/v1/incidents/${inc.id}/verify`, note, t("console.verified")) },
       t("console.verify")));
     }
     if (inc.status === "verified" || inc.status === "callback_done") {
       buttons.push(h("button", { type: "button", class: "btn btn-primary", id: "act-close", onclick: () =>
-        act(`/api/v1/incidents/${inc.id}/close`, { note: note.value.trim() || null }, t("console.closed")) },
+        noted(`/api/v1/incidents/${inc.id}/close`, note, t("console.closed")) },
       t("console.close")));
     }
     if (!buttons.length) { return null; }
@@ -69,15 +86,9 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
   }
 
   // 督办: anyone on the console may put an open incident under supervision, with a reason (required).
-  // The reason field survives the panel's redraws (every event of the incident redraws it) while one is typed.
-  let superviseReason = null;
   function superviseForm(inc) {
     if (TERMINAL.has(inc.status)) { return null; }
-    if (!superviseReason || superviseReason.dataset.incident !== String(inc.id)) {
-      superviseReason = h("input", { class: "note", id: "supervise-reason", maxlength: 4000,
-        placeholder: t("console.supervise_ph"), "data-incident": inc.id });
-    }
-    const reason = superviseReason;
+    const reason = keptInput("supervise-reason", inc, t("console.supervise_ph"));
     return h("div", { class: "actions supervise" }, reason,
       h("button", { type: "button", class: "btn btn-warn", id: "act-supervise", onclick: async () => {
         if (!reason.value.trim()) { toast(t("console.supervise_needs_reason"), true); reason.focus(); return; }
@@ -107,6 +118,10 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
   }
 
   function render(inc, dl, cands) {
+    // Taking the children out blurs a focused input: note it, to put the focus and the caret back.
+    const typing = root.contains(document.activeElement) && kept.get(document.activeElement.id) === document.activeElement
+      ? { el: document.activeElement, start: document.activeElement.selectionStart,
+        end: document.activeElement.selectionEnd } : null;
     fill(root,
       h("div", { class: "detail-head" }, priorityBadge(inc.priority),
         h("span", { class: "title" }, "#" + inc.id + " " + categoryName(inc.category_code)), statusChip(inc.status)),
@@ -127,6 +142,10 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
       superviseForm(inc),
       h("h3", {}, t("console.timeline")), timeline(inc.events, workerName));
     root.style.setProperty("--status", statusColor(inc.status));
+    if (typing && root.contains(typing.el)) {
+      typing.el.focus();
+      typing.el.setSelectionRange(typing.start, typing.end);
+    }
   }
 
   async function refresh() {

@@ -150,7 +150,7 @@ async function boot() {
   }
   pollWorkers();
   window.setInterval(pollWorkers, WORKER_POLL_MS);
-  window.gridcmd.console = { store, select, ready: true };
+  window.gridcmd.console = { store, select, detail, ready: true };
 }
 
 if (auth.require()) {

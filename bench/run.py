@@ -10,7 +10,6 @@ import os
 import platform
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy import text
 
 from bench import (
+    audience,
     intake_floor,
     live,
     phase_assign,
@@ -35,12 +35,10 @@ from bench import setup as bsetup
 from bench.profile import Profiler
 from bench.scale import Scale
 from bench.stats import CpuMeter, PeakRss, mib, rss_bytes
-from bench.wsclient import Receiver, close_all, open_many
+from bench.wsclient import close_all
 from command.db import make_engine
-from command.lifecycle import ORDER_HOLDING
 from command.settings import Settings
 from dispatch import keys
-from dispatch.presence import report_positions
 
 # e2e_floor runs last: the real app's processes are stopped first (their background loops would share the cores).
 PHASES = ("locate", "assign", "tiles", "e2e", "positions", "e2e_floor", "e2e_floor_db", "intake_floor")
@@ -236,82 +234,26 @@ async def _tiles(urls: list[str], token: str, meta: dict, w: dict, secs: float) 
     }
 
 
-@dataclass
-class Audience:
-    """Who listens in the end-to-end phases: socket workers (and one probe worker) and their districts' walls."""
-
-    sock_ids: list[int]
-    probe_id: int
-    district: dict[int, str]  # worker id → district code
-    tokens: dict[str, str]  # district code → a wall display's (operator's) token
-    positions: np.ndarray  # the socket workers' positions, in sock_ids order
-
-    @property
-    def displays(self) -> list[str]:
-        return sorted(self.tokens)
-
-
-@dataclass
-class Receivers:
-    all: list[Receiver]
-    workers: dict[int, Receiver]
-    displays: dict[str, Receiver]
-    opened: dict
-
-
-async def _audience(engine, settings: Settings, w: dict, scale: Scale, args: argparse.Namespace) -> Audience:
-    rng = np.random.default_rng(args.seed + 7)
-    ids = np.sort(rng.choice(len(w["lon"]), size=scale.socket_workers + 1, replace=False)) + 1
-    sock_ids, probe_id = [int(i) for i in ids[:-1]], int(ids[-1])
-    district = {wid: phase_e2e.district_of(str(w["grid_code"][wid - 1])) for wid in [*sock_ids, probe_id]}
-    tokens = {dc: await bsetup.account(engine, settings, username=f"bench-wall-{dc}", role="operator",
-                                       region_code=dc) for dc in sorted(set(district.values()))}
-    pos = np.column_stack((w["lon"][np.array(sock_ids) - 1], w["lat"][np.array(sock_ids) - 1]))
-    return Audience(sock_ids, probe_id, district, tokens, pos)
-
-
-async def _open_receivers(a: Audience, settings: Settings, urls: list[str]) -> Receivers:
-    """A socket per worker and per district wall, spread over the processes (walls offset by one, so most
-    alerts cross processes); waits a second for the subscriptions to settle."""
-    log(f"opening {len(a.sock_ids)} worker sockets and {len(a.displays)} wall displays ...")
-    specs = [(urls[i % len(urls)], bsetup.worker_token(settings, wid), f"w{wid}", None, True)
-             for i, wid in enumerate(a.sock_ids)]
-    specs += [(urls[(i + 1) % len(urls)], a.tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(a.displays)]
-    t0 = time.perf_counter()
-    rx = await open_many(specs)
-    opened = {"opened": len(rx), "seconds": round(time.perf_counter() - t0, 2)}
-    worker_rx = {wid: r for wid, r in zip(a.sock_ids, rx, strict=False)}
-    display_rx = {dc: r for dc, r in zip(a.displays, rx[len(a.sock_ids):], strict=True)}
-    await asyncio.sleep(1.0)  # subscriptions settle
-    return Receivers(rx, worker_rx, display_rx, opened)
-
-
-def _e2e(urls: list[str], admin: str, a: Audience, r: Receivers, *, rate: float, seconds: float, clients: int):
-    return phase_e2e.run(urls, admin, workers=a.sock_ids, positions=a.positions, worker_rx=r.workers,
-                         display_rx=r.displays, worker_district=a.district, rate=rate, seconds=seconds,
-                         clients=clients)
-
-
 async def _live_phases(result: dict, only: set[str], engine, redis: Redis, settings: Settings, urls: list[str],
                        admin: str, w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
     rate = args.e2e_rate or scale.e2e_rate
     e2e_secs = args.e2e_seconds or scale.e2e_seconds
-    a = await _audience(engine, settings, w, scale, args)
+    a = await audience.make_audience(engine, settings, w, scale, args)
     cap = phase_e2e.share(int(rate * e2e_secs), len(a.sock_ids))
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE workers SET max_load = :m WHERE id = ANY(:ids)"),
                            {"m": cap, "ids": a.sock_ids})
     await redis.hset(keys.MAX_LOAD, mapping={str(i): cap for i in a.sock_ids})
-    r = await _open_receivers(a, settings, urls)
+    r = await audience.open_receivers(a, settings, urls)
     result["sockets"] = r.opened
     try:
         if "e2e" in only:
-            result["e2e"] = await _guard(result, "e2e", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
-                                                             clients=256))
-            result["e2e_check"] = await _guard(result, "e2e_check", _check_bookings(engine, redis))
+            result["e2e"] = await _guard(result, "e2e", audience.run_e2e(
+                urls, admin, a, r, rate=rate, seconds=e2e_secs, clients=256))
+            result["e2e_check"] = await _guard(result, "e2e_check", audience.check_bookings(engine, redis))
             # The same path well below saturation: the latency an alert sees when the system keeps up.
             light = max(5.0, rate / 50)
-            result["e2e_light"] = await _guard(result, "e2e_light", _e2e(
+            result["e2e_light"] = await _guard(result, "e2e_light", audience.run_e2e(
                 urls, admin, a, r, rate=light, seconds=min(15.0, e2e_secs), clients=64))
         if "positions" in only:
             senders = {wid: r.workers[wid] for wid in a.sock_ids[: scale.position_clients]}
@@ -334,20 +276,20 @@ async def _floor_phase(result: dict, only: set[str], engine, redis: Redis, setti
     e2e_secs = args.e2e_seconds or scale.e2e_seconds
     ports = [args.port_base + 1 + args.processes + i for i in range(args.processes)]
     floor: list[server.Server] = []
-    r: Receivers | None = None
+    r: audience.Receivers | None = None
     try:
-        a = await _audience(engine, settings, w, scale, args)
-        await _restore_positions(redis, a)
+        a = await audience.make_audience(engine, settings, w, scale, args)
+        await audience.restore_positions(redis, a)
         log(f"starting {len(ports)} transport-floor processes (bench.floor_app) on ports {ports}")
         floor = server.start(ports, env, nice=max(0, args.nice - os.nice(0)), app="bench.floor_app:app")
         urls = [s.url for s in floor]
         CPU_PIDS.update({f"web:{s.port}": s.pid for s in floor})
         if args.profile:
             PROFILE.update(dir=args.profile, pid=floor[0].pid)
-        r = await _open_receivers(a, settings, urls)
+        r = await audience.open_receivers(a, settings, urls)
         if "e2e_floor" in only:
-            out = await _guard(result, "e2e_floor", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
-                                                         clients=256))
+            out = await _guard(result, "e2e_floor", audience.run_e2e(
+                urls, admin, a, r, rate=rate, seconds=e2e_secs, clients=256))
             if out is not None:
                 out["sockets"] = r.opened
                 out["web_rss_mib"] = {f"web:{s.port}": mib(rss_bytes(s.pid)) for s in floor}
@@ -356,8 +298,8 @@ async def _floor_phase(result: dict, only: set[str], engine, redis: Redis, setti
         if "e2e_floor_db" in only:
             database = asyncio.create_task(intake_floor.run(
                 engine, settings.database_url, box, workers=len(w["lon"]), clients=16, seconds=e2e_secs, rate=rate))
-            out = await _guard(result, "e2e_floor_db", _e2e(urls, admin, a, r, rate=rate, seconds=e2e_secs,
-                                                            clients=256))
+            out = await _guard(result, "e2e_floor_db", audience.run_e2e(
+                urls, admin, a, r, rate=rate, seconds=e2e_secs, clients=256))
             if out is not None:
                 out["database"] = await database
             result["e2e_floor_db"] = out
@@ -371,33 +313,6 @@ async def _floor_phase(result: dict, only: set[str], engine, redis: Redis, setti
             CPU_PIDS.pop(f"web:{s.port}", None)
         PROFILE.pop("pid", None)
         server.stop(floor)
-
-
-async def _restore_positions(redis: Redis, a: Audience) -> None:
-    """The socket workers back at their generated positions (the positions phase moved some of them), so each
-    alert is again raised a metre from its target worker."""
-    pts = a.positions.tolist()
-    for start in range(0, len(pts), 256):
-        await asyncio.gather(*(report_positions(redis, worker_id=wid, positions=[(lon, lat, None)])
-                               for wid, (lon, lat) in zip(a.sock_ids[start:start + 256], pts[start:start + 256],
-                                                          strict=True)))
-
-
-async def _check_bookings(engine, redis: Redis) -> dict:
-    """After the end-to-end run, in PostgreSQL: no worker holds more orders than their max load, and Redis's
-    loads agree with the orders PostgreSQL says each worker holds."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT o.worker_id, count(*), max(w.max_load) FROM orders o JOIN workers w ON w.id = o.worker_id "
-            "WHERE o.assignee_kind = 'worker' AND o.status = ANY(:s) GROUP BY o.worker_id"),
-            {"s": [s.value for s in ORDER_HOLDING]})).all()
-        incidents = (await conn.execute(text("SELECT status, count(*) FROM incidents GROUP BY status"))).all()
-    held = {int(wid): int(n) for wid, n, _ in rows}
-    over = sum(1 for _, n, m in rows if n > m)
-    stored = {int(k): int(v) for k, v in (await redis.hgetall(keys.LOAD)).items() if int(v)}
-    mismatched = sum(1 for k in set(held) | set(stored) if held.get(k, 0) != stored.get(k, 0))
-    return {"workers_holding": len(held), "over_max_load": over, "load_mismatches": mismatched,
-            "incidents_by_status": {s: int(n) for s, n in incidents}, "ok": over == 0 and mismatched == 0}
 
 
 async def _sample_rss(rss: PeakRss, servers: list[server.Server]) -> None:

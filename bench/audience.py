@@ -16,8 +16,8 @@ from bench import phase_e2e
 from bench import setup as bsetup
 from bench.scale import Scale
 from bench.wsclient import Receiver, open_many
-from command.lifecycle import ORDER_HOLDING
-from command.settings import Settings
+from command.core.lifecycle import ORDER_HOLDING
+from command.core.settings import Settings
 from dispatch import keys
 from dispatch.presence import report_positions
 
@@ -31,6 +31,7 @@ class Audience:
     district: dict[int, str]  # worker id → district code
     tokens: dict[str, str]  # district code → a wall display's (operator's) token
     positions: np.ndarray  # the socket workers' positions, in sock_ids order
+    worker_tokens: dict[int, str]  # worker id → its token (socket workers and the probe)
 
     @property
     def displays(self) -> list[str]:
@@ -53,14 +54,15 @@ async def make_audience(engine, settings: Settings, w: dict, scale: Scale, args:
     tokens = {dc: await bsetup.account(engine, settings, username=f"bench-wall-{dc}", role="operator",
                                        region_code=dc) for dc in sorted(set(district.values()))}
     pos = np.column_stack((w["lon"][np.array(sock_ids) - 1], w["lat"][np.array(sock_ids) - 1]))
-    return Audience(sock_ids, probe_id, district, tokens, pos)
+    return Audience(sock_ids, probe_id, district, tokens, pos,
+                    await bsetup.worker_tokens(engine, settings, [*sock_ids, probe_id]))
 
 
 async def open_receivers(a: Audience, settings: Settings, urls: list[str]) -> Receivers:
     """A socket per worker and per district wall, spread over the processes (walls offset by one, so most
     alerts cross processes); waits a second for the subscriptions to settle."""
     print(f"opening {len(a.sock_ids)} worker sockets and {len(a.displays)} wall displays ...", flush=True)
-    specs = [(urls[i % len(urls)], bsetup.worker_token(settings, wid), f"w{wid}", None, True)
+    specs = [(urls[i % len(urls)], a.worker_tokens[wid], f"w{wid}", None, True)
              for i, wid in enumerate(a.sock_ids)]
     specs += [(urls[(i + 1) % len(urls)], a.tokens[dc], f"wall-{dc}", dc, True) for i, dc in enumerate(a.displays)]
     t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """The transport floor: the thinnest app on the same stack that does an alert's unavoidable non-database work.
 
 `uvicorn bench.floor_app:app`, run exactly as the real app is (bench.server.start). Per alert it verifies the
-bearer token (command.security.read_token), validates the body with the real endpoint's own model
+bearer token (command.core.security.read_token), validates the body with the real endpoint's own model
 (web.api.alerts.AlertBody), runs one GEOSEARCH for the nearest worker on the dispatcher's GEO key, one INCR for
 an incident id and one XADD of a small JSON event to a floor-only stream, and answers 201. Each process runs one
 XREAD loop on that stream and fans every event out to its own sockets (the same /ws client protocol, the same
@@ -31,10 +31,10 @@ from sqlalchemy import text
 from starlette.websockets import WebSocketDisconnect
 
 from bench.phase_assign import FIRST_RADIUS_M
-from command.db import make_engine
-from command.errors import NotAuthenticated
-from command.security import Principal, read_token
-from command.settings import Settings
+from command.core.db import make_engine
+from command.core.errors import NotAuthenticated
+from command.core.security import Principal, read_token
+from command.core.settings import Settings
 from dispatch import keys
 from web.api.alerts import AlertBody
 

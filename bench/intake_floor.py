@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.floor import STEPS, run_pgbench
 from bench.stats import cpu_seconds, machine_busy_seconds
-from command.live import LIVE_LOCK_SHARED
+from command.assign.live import LIVE_LOCK_SHARED
 
 SCRIPT = Path(__file__).with_name("intake_floor.sql")
 MARKER = "bench intake floor"  # the description of every incident the floor writes

@@ -39,7 +39,7 @@ def _collection(lf: LevelFile, parent_codes: np.ndarray | None, start: int, stop
 
 async def import_province(engine: AsyncEngine, d: Path, log: Callable[[str], None] = print) -> dict:
     """Import every level through import_regions; returns per-level seconds and rates."""
-    from command.db import make_sessionmaker
+    from command.core.db import make_sessionmaker
 
     sm = make_sessionmaker(engine)
     out: dict[str, dict] = {}

@@ -18,8 +18,8 @@ from bench.floor import pgbench_script, ratio, run_pgbench
 from bench.http import session as http_session
 from bench.runner import Samples, closed_loop
 from bench.stats import summary
-from command.db import make_engine, make_sessionmaker
-from command.settings import Settings
+from command.core.db import make_engine, make_sessionmaker
+from command.core.settings import Settings
 from geo import locate as geo_locate
 
 TOLERANCE_M = 200.0

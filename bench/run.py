@@ -8,6 +8,7 @@ import contextlib
 import gc
 import os
 import platform
+import secrets
 import time
 import traceback
 from pathlib import Path
@@ -36,8 +37,8 @@ from bench.profile import Profiler
 from bench.scale import Scale
 from bench.stats import CpuMeter, PeakRss, mib, rss_bytes
 from bench.wsclient import close_all
-from command.db import make_engine
-from command.settings import Settings
+from command.core.db import make_engine
+from command.core.settings import Settings
 from dispatch import keys
 
 # e2e_floor runs last: the real app's processes are stopped first (their background loops would share the cores).
@@ -73,7 +74,7 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
     db_url = args.database_url or bsetup.bench_database_url(
         os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/gridcmd"))
     settings = Settings(database_url=db_url, redis_url=_redis_url(args), presence_ttl_s=PRESENCE_TTL_S,
-                        secret_key=os.environ.get("GRIDCMD_SECRET_KEY", "bench-secret-key-0123456789-abcdefghij"))
+                        secret_key=os.environ.get("GRIDCMD_SECRET_KEY") or secrets.token_urlsafe(48))
     only = {p for p in args.only.split(",") if p} or set(PHASES)
     secs = args.seconds or scale.seconds
     meta = province.read_meta(d)
@@ -259,7 +260,7 @@ async def _live_phases(result: dict, only: set[str], engine, redis: Redis, setti
             senders = {wid: r.workers[wid] for wid in a.sock_ids[: scale.position_clients]}
             total = int(scale.position_rate * (args.seconds or scale.seconds))
             result["positions"] = await _guard(result, "positions", phase_positions.run(
-                redis, senders, (urls[len(a.sock_ids) % len(urls)], bsetup.worker_token(settings, a.probe_id),
+                redis, senders, (urls[len(a.sock_ids) % len(urls)], a.worker_tokens[a.probe_id],
                                  a.probe_id, settings.redis_url), box, total=total,
                 seconds=args.seconds or scale.seconds))
     finally:

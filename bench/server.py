@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from command.healthcheck import ServerNotReady, wait_until_healthy
+from command.ops.healthcheck import ServerNotReady, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 

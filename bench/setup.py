@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import loader
 from bench.province import read_meta
-from command.migrate import upgrade
-from command.security import Principal, issue_token, verify_password
-from command.settings import Settings
+from command.core.security import Principal, issue_token, verify_password
+from command.core.settings import Settings
+from command.ops.migrate import upgrade
 
 CATEGORY = "bench_alarm"  # one worker, no department, nearest first: the path every alarm takes
 MARKER_KEY = "gridcmd:bench:loaded"  # what the database holds, so a rerun skips the load
@@ -105,13 +105,15 @@ async def account(engine: AsyncEngine, settings: Settings, *, username: str, rol
                   region_code: str | None = None) -> str:
     """A user row for the driver (no usable password: tokens are minted) and its bearer token."""
     async with engine.begin() as conn:
-        uid = (await conn.execute(text(
+        uid, version = (await conn.execute(text(
             "INSERT INTO users (username, display_name, role, region_code, password_hash) "
             "VALUES (:u, :u, :r, :reg, :h) ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, "
-            "region_code = EXCLUDED.region_code RETURNING id"),
-            {"u": username, "r": role, "reg": region_code, "h": loader.UNUSABLE_HASH})).scalar_one()
+            "region_code = EXCLUDED.region_code RETURNING id, token_version"),
+            {"u": username, "r": role, "reg": region_code, "h": loader.UNUSABLE_HASH})).one()
     assert not verify_password("", loader.UNUSABLE_HASH)
-    return issue_token(settings, Principal(user_id=uid, username=username, role=role, region_code=region_code))
+    # The token carries the account's current version (a role change by an earlier run bumped it).
+    return issue_token(settings, Principal(user_id=uid, username=username, role=role, region_code=region_code,
+                                           version=version))
 
 
 def backend_lister(url: str):
@@ -128,10 +130,16 @@ def backend_lister(url: str):
     return pids
 
 
-def worker_token(settings: Settings, worker_id: int, user_id_base: int = 0) -> str:
-    """Workers' accounts were COPYed with user id = base + worker id."""
-    return issue_token(settings, Principal(user_id=user_id_base + worker_id, username=f"bw{worker_id}",
-                                           role="worker", worker_id=worker_id))
+async def worker_tokens(engine: AsyncEngine, settings: Settings, worker_ids: list[int]) -> dict[int, str]:
+    """A token per worker, minted from its account as PostgreSQL has it (the claims a login would give: every
+    request and socket is held against the account, docs/security.md)."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT w.id, u.id, u.username, u.role, u.region_code, u.department_code, u.token_version "
+            "FROM workers w JOIN users u ON u.id = w.user_id WHERE w.id = ANY(:ids)"), {"ids": worker_ids})).all()
+    return {wid: issue_token(settings, Principal(user_id=uid, username=name, role=role, region_code=region,
+                                                 department_code=dept, worker_id=wid, version=version))
+            for wid, uid, name, role, region, dept, version in rows}
 
 
 async def flush_redis(redis: Redis) -> None:

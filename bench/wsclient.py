@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
@@ -34,6 +35,7 @@ class Receiver:
     name: str
     ws: ClientConnection
     first_seen: dict[int, float] = field(default_factory=dict)  # incident id → arrival (perf_counter)
+    event_ids: Counter[int] = field(default_factory=Counter)  # PostgreSQL event id → frames (duplicates show)
     kinds: dict[str, int] = field(default_factory=dict)
     frames: int = 0
     errors: list[str] = field(default_factory=list)
@@ -52,6 +54,8 @@ class Receiver:
                     ev = msg.get("event") or {}
                     k = str(ev.get("kind"))
                     self.kinds[k] = self.kinds.get(k, 0) + 1
+                    if ev.get("pg_id") is not None:
+                        self.event_ids[int(ev["pg_id"])] += 1
                     inc = incident_id(ev)
                     if inc is not None and inc not in self.first_seen:
                         self.first_seen[inc] = now

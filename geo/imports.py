@@ -10,17 +10,19 @@ parent's `path_names`/`path_levels` (the chain locate() answers from) extended b
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import orjson
 import shapely
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
 from geo.errors import GeoInputError
-from geo.validate import RegionFeature, check_existing_children, check_tree, parse_collection
+from geo.validate import ValidRegion, check_existing_children, check_tree, parse_collection
 
 BATCH = 2000
 _MAX_TREE_DEPTH = 8  # levels are 5 deep; the loop that re-paths descendants stops well before this
@@ -63,7 +65,11 @@ class ImportReport:
         return self.inserted + self.updated
 
 
-def load_collection(path: str | Path) -> dict:
+# Told (regions written, regions in all) after each batch of a write.
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+def load_collection(path: str | Path) -> object:
     """Read a GeoJSON file; anything that is not a JSON document is reported the way validation errors are."""
     try:
         data = Path(path).read_bytes()
@@ -91,11 +97,11 @@ async def _stored_children(session: AsyncSession, codes: list[str]) -> list[tupl
     rows = await session.execute(text(
         "SELECT c.code, c.level, p.code FROM regions c JOIN regions p ON c.parent_id = p.id "
         "WHERE p.code = ANY(CAST(:c AS varchar[]))"), {"c": codes})
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [(child, level, parent) for child, level, parent in rows]
 
 
 async def validate_against_db(session: AsyncSession, collection: object
-                              ) -> tuple[list[RegionFeature], dict[str, tuple[str, list[str], str]]]:
+                              ) -> tuple[list[ValidRegion], dict[str, tuple[str, list[str], str]]]:
     """All checks, file and database; raises GeoInputError with every problem. Reads only."""
     features, problems = parse_collection(collection)
     file_codes = {f.code for f in features if f.code is not None}
@@ -107,14 +113,13 @@ async def validate_against_db(session: AsyncSession, collection: object
     if relevelled:
         check_existing_children(features, await _stored_children(session, relevelled), problems)
     problems.raise_if_any()
-    return features, stored
+    return [ValidRegion.of(f) for f in features], stored
 
 
-def _paths(features: list[RegionFeature], stored: dict[str, tuple[str, list[str], str]]) -> dict[str, list[str]]:
+def _paths(features: list[ValidRegion], stored: dict[str, tuple[str, list[str], str]]) -> dict[str, list[str]]:
     """Top-down codes for every feature; features arrive sorted by depth, so parents come first."""
     paths: dict[str, list[str]] = {}
     for f in features:
-        assert f.code is not None
         if f.parent_code is None:
             paths[f.code] = [f.code]
         else:
@@ -123,17 +128,28 @@ def _paths(features: list[RegionFeature], stored: dict[str, tuple[str, list[str]
     return paths
 
 
-async def import_regions(session: AsyncSession, *, collection: dict, progress: bool = False,
+async def import_regions(session: AsyncSession, *, collection: object, progress: bool = False,
                          batch_size: int = BATCH) -> ImportReport:
     """Validate, then upsert every region of the collection by code. The caller owns (and commits) the transaction."""
     started = time.perf_counter()
     features, stored = await validate_against_db(session, collection)
-    features.sort(key=lambda f: f.level.depth)  # type: ignore[union-attr]
+    return await write_regions(session, features=features, stored=stored, progress=progress,
+                               batch_size=batch_size, started=started)
+
+
+async def write_regions(session: AsyncSession, *, features: list[ValidRegion],
+                        stored: dict[str, tuple[str, list[str], str]], progress: bool = False,
+                        batch_size: int = BATCH, started: float | None = None,
+                        on_progress: Progress | None = None) -> ImportReport:
+    """Upsert regions that `validate_against_db` passed (with what it read of the database), in a savepoint;
+    `on_progress(done, total)` after each batch (the admin console's progress bar)."""
+    started = time.perf_counter() if started is None else started
+    features = sorted(features, key=lambda f: f.level.depth)
     paths = _paths(features, stored)
-    report = ImportReport(repaired=[f.code for f in features if f.repaired])  # type: ignore[misc]
+    report = ImportReport(repaired=[f.code for f in features if f.repaired])
     # Re-imported regions whose descendants' stored chains go stale: another path, name or level.
     moved = [f.code for f in features if f.code in stored
-             and stored[f.code] != (f.level.value, paths[f.code], f.name)]  # type: ignore[union-attr]
+             and stored[f.code] != (f.level.value, paths[f.code], f.name)]
 
     async with session.begin_nested():
         with tqdm(total=len(features), unit="region", desc="import", disable=not progress) as bar:
@@ -141,18 +157,21 @@ async def import_regions(session: AsyncSession, *, collection: dict, progress: b
                 chunk = features[start:start + batch_size]
                 wkbs = shapely.to_wkb([f.geom for f in chunk])
                 await session.execute(_UPSERT, [
-                    {"code": f.code, "name": f.name, "level": f.level.value, "depth": f.level.depth,  # type: ignore[union-attr]
-                     "parent_code": f.parent_code, "path": paths[f.code], "wkb": wkb,  # type: ignore[index]
+                    {"code": f.code, "name": f.name, "level": f.level.value, "depth": f.level.depth,
+                     "parent_code": f.parent_code, "path": paths[f.code], "wkb": wkb,
                      "props": orjson.dumps(f.properties).decode()}
                     for f, wkb in zip(chunk, wkbs, strict=True)
                 ])
                 bar.update(len(chunk))
+                if on_progress is not None:
+                    await on_progress(start + len(chunk), len(features))
         if moved:
             for _ in range(_MAX_TREE_DEPTH):
-                result = await session.execute(_REPATH, {"moved": moved})
-                if result.rowcount == 0:  # type: ignore[attr-defined]
+                # An UPDATE's result is a CursorResult (with rowcount); Session.execute is typed as plain Result.
+                result = cast(CursorResult[Any], await session.execute(_REPATH, {"moved": moved}))
+                if result.rowcount == 0:
                     break
-                report.descendants_repathed += result.rowcount  # type: ignore[attr-defined]
+                report.descendants_repathed += result.rowcount
 
     report.updated = sum(1 for f in features if f.code in stored)
     report.inserted = len(features) - report.updated

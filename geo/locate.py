@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from geo.errors import GeoInputError
 from geo.models import DEEPEST
-from geo.native import Native
+from pgnative.statements import Native
 
 TIE_M = 0.01  # distances within 1 cm of the nearest are ties
 _MIN_M_PER_DEG = 110_000.0  # below the length of one degree of latitude anywhere (110,574 m at the equator)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -57,7 +58,7 @@ class Region(GeoBase):
     path_names: Mapped[list[str]] = mapped_column(ARRAY(String(200)), server_default="{}")
     path_levels: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")
     geom: Mapped[object] = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
-    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
@@ -91,7 +92,7 @@ class ResourcePoint(GeoBase):
     name: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str | None] = mapped_column(String(64), index=True)
     geom: Mapped[object] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
-    properties: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
     __table_args__ = (
         CheckConstraint(

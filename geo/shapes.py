@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import shapely
 from pyproj import Geod
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import LinearRing, MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 CHINA_LON = (73.0, 136.0)
@@ -69,7 +69,7 @@ class ShapeError(ValueError):
     """A geometry that cannot be accepted; the message is the reason shown to the user."""
 
 
-def parse_polygonal(geometry: object) -> BaseGeometry:
+def parse_polygonal(geometry: object) -> Polygon | MultiPolygon:
     """GeoJSON geometry → 2D shapely Polygon/MultiPolygon (possibly invalid, not yet repaired)."""
     if geometry is None:
         raise ShapeError("missing geometry (null)")
@@ -84,14 +84,32 @@ def parse_polygonal(geometry: object) -> BaseGeometry:
         raise ShapeError(f"malformed {gtype} coordinates: {exc}") from exc
     if geom.is_empty:
         raise ShapeError("empty geometry")
+    if not isinstance(geom, (Polygon, MultiPolygon)):  # shape() follows "type", checked above
+        raise ShapeError(f"non-polygon geometry {geom.geom_type!r}: only Polygon and MultiPolygon are accepted")
     coords = geometry.get("coordinates")
-    polygons = coords if gtype == "MultiPolygon" else [coords]
-    # shapely silently closes a ring by repeating its first point; GeoJSON wants 4 positions, first = last.
-    if any(len(ring) < 4 for poly in polygons for ring in poly):
-        raise ShapeError(f"malformed {gtype} coordinates: a ring needs at least 4 positions")
+    problem = _ring_problem(coords if gtype == "MultiPolygon" else [coords])
+    if problem:
+        raise ShapeError(f"malformed {gtype} coordinates: {problem}")
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
     return geom
+
+
+def _ring_problem(polygons: object) -> str | None:
+    """What shapely lets through: a ring shorter than GeoJSON's 4 positions (shapely silently closes a ring by
+    repeating its first point; GeoJSON wants first = last), and a ring or polygon that is null (shapely skips a
+    null hole)."""
+    if not isinstance(polygons, (list, tuple)):
+        return "not an array of polygons"
+    for poly in polygons:
+        if not isinstance(poly, (list, tuple)):
+            return "a polygon is not an array of rings"
+        for ring in poly:
+            if not isinstance(ring, (list, tuple)):
+                return "a ring is not an array of positions"
+            if len(ring) < 4:
+                return "a ring needs at least 4 positions"
+    return None
 
 
 def bbox_of(geom: BaseGeometry) -> BBox:
@@ -101,8 +119,8 @@ def bbox_of(geom: BaseGeometry) -> BBox:
     return BBox(float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
 
 
-def _ring_area(ring: object) -> float:
-    xs, ys = ring.coords.xy  # type: ignore[attr-defined]
+def _ring_area(ring: LinearRing) -> float:
+    xs, ys = ring.coords.xy
     area, _ = _GEOD.polygon_area_perimeter(xs, ys)
     return area
 
@@ -121,11 +139,11 @@ def _polygonal_parts(geom: BaseGeometry) -> list[Polygon]:
     if isinstance(geom, Polygon):
         return [geom] if not geom.is_empty else []
     if hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygonal_parts(g)]  # type: ignore[attr-defined]
+        return [p for g in geom.geoms for p in _polygonal_parts(g)]
     return []  # lines and points that make_valid leaves from spikes and collapsed parts
 
 
-def to_valid_multipolygon(geom: BaseGeometry) -> tuple[MultiPolygon, bool]:
+def to_valid_multipolygon(geom: Polygon | MultiPolygon) -> tuple[MultiPolygon, bool]:
     """Valid MultiPolygon and whether it was repaired; ShapeError if the repair would change the area > 0.1%."""
     if geom.is_valid:
         return (geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])), False

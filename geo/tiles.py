@@ -70,6 +70,8 @@ f AS (
          ST_AsMVTGeom(ST_Transform(rp.geom, 3857), b.env, {EXTENT}, {BUFFER}, true) AS geom
   FROM resource_points rp CROSS JOIN b
   WHERE rp.geom && b.q
+    AND (CAST(:within AS integer) IS NULL
+         OR ST_Intersects(rp.geom, (SELECT r.geom FROM regions r WHERE r.id = CAST(:within AS integer))))
 )
 SELECT ST_AsMVT(f.*, 'resources', {EXTENT}, 'geom') FROM f WHERE f.geom IS NOT NULL
 """)
@@ -97,11 +99,12 @@ async def regions_tile(session: AsyncSession, *, z: int, x: int, y: int) -> byte
     return bytes(result.scalar_one() or b"")
 
 
-async def resources_tile(session: AsyncSession, *, z: int, x: int, y: int) -> bytes:
+async def resources_tile(session: AsyncSession, *, z: int, x: int, y: int, within: int | None = None) -> bytes:
+    """The resource points of the tile, only those inside region id `within` when given."""
     check_tile(z, x, y)
     if z < RESOURCES_MIN_ZOOM:
         return b""
-    result = await session.execute(_RESOURCES, {"z": z, "x": x, "y": y})
+    result = await session.execute(_RESOURCES, {"z": z, "x": x, "y": y, "within": within})
     return bytes(result.scalar_one() or b"")
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from shapely.geometry import MultiPolygon
-from shapely.geometry.base import BaseGeometry
+from shapely.geometry import MultiPolygon, Polygon
 
 from geo.errors import GeoInputError
 from geo.models import Level
@@ -19,6 +19,7 @@ from geo.shapes import BBox, ShapeError, bbox_of, looks_swapped, parse_polygonal
 RESERVED = ("code", "name", "level", "parent_code")
 MAX_CODE = 64
 MAX_NAME = 200
+_LEVELS = {level.value: level for level in Level}
 
 
 @dataclass(slots=True)
@@ -28,17 +29,39 @@ class RegionFeature:
     name: str | None
     level: Level | None
     parent_code: str | None
-    properties: dict = field(default_factory=dict)
-    raw_geom: BaseGeometry | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+    raw_geom: Polygon | MultiPolygon | None = None
     geom: MultiPolygon | None = None
     repaired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ValidRegion:
+    """A feature that passed every check: all it needs to be stored."""
+
+    index: int
+    code: str
+    name: str
+    level: Level
+    parent_code: str | None
+    properties: dict[str, Any]
+    geom: MultiPolygon
+    repaired: bool
+
+    @classmethod
+    def of(cls, feat: RegionFeature) -> ValidRegion:
+        """Every missing part of a feature is a problem of the file, so after `raise_if_any` none is missing."""
+        if feat.code is None or feat.name is None or feat.level is None or feat.geom is None:
+            raise ValueError(f"feature #{feat.index} was not validated")
+        return cls(feat.index, feat.code, feat.name, feat.level, feat.parent_code, feat.properties, feat.geom,
+                   feat.repaired)
 
 
 class Problems:
     """The collected errors, in the shape GeoInputError carries: {"feature", "code", "reason"}."""
 
     def __init__(self) -> None:
-        self.items: list[dict] = []
+        self.items: list[dict[str, Any]] = []
 
     def add(self, index: int | None, code: str | None, reason: str) -> None:
         self.items.append({"feature": index, "code": code, "reason": reason})
@@ -50,10 +73,10 @@ class Problems:
                                 details=self.items)
 
 
-def describe(problem: dict) -> str:
+def describe(problem: dict[str, Any]) -> str:
     """One line a person can act on: which feature, which code, what is wrong."""
     if problem["feature"] is None:
-        return problem["reason"]
+        return str(problem["reason"])
     code = f" (code {problem['code']!r})" if problem.get("code") else ""
     return f"feature #{problem['feature']}{code}: {problem['reason']}"
 
@@ -89,11 +112,10 @@ def _read_properties(index: int, feature: object, problems: Problems) -> RegionF
         name = None
     elif len(name) > MAX_NAME:
         problems.add(index, code, f"name longer than {MAX_NAME} characters")
-    level: Level | None = None
-    try:
-        level = Level(props.get("level"))
-    except ValueError:
-        problems.add(index, code, f"unknown level {props.get('level')!r} (expected one of: {', '.join(Level)})")
+    raw_level = props.get("level")
+    level = _LEVELS.get(raw_level) if isinstance(raw_level, str) else None
+    if level is None:
+        problems.add(index, code, f"unknown level {raw_level!r} (expected one of: {', '.join(Level)})")
     raw_parent = props.get("parent_code")
     parent = _ident(raw_parent)
     if parent is None and raw_parent not in (None, ""):
@@ -132,16 +154,16 @@ def parse_collection(collection: object) -> tuple[list[RegionFeature], Problems]
 
 def _check_coordinates(features: list[RegionFeature], boxes: dict[int, BBox], problems: Problems) -> None:
     file_box: BBox | None = None
-    for box in boxes.values():
-        file_box = box if file_box is None else file_box.union(box)
-    file_swapped = file_box is not None and looks_swapped(file_box)
+    for feature_box in boxes.values():
+        file_box = feature_box if file_box is None else file_box.union(feature_box)
+    swapped_file_box = file_box if file_box is not None and looks_swapped(file_box) else None
     for feat in features:
         box = boxes.get(feat.index)
         if box is None or feat.raw_geom is None:
             continue
-        if file_swapped:
+        if swapped_file_box is not None:
             problems.add(feat.index, feat.code, "longitude and latitude are swapped: the file's bounding box "
-                         f"({file_box.describe()}) only makes sense with the axes exchanged")  # type: ignore[union-attr]
+                         f"({swapped_file_box.describe()}) only makes sense with the axes exchanged")
         elif looks_swapped(box):
             problems.add(feat.index, feat.code, "longitude and latitude are swapped: its bounding box "
                          f"({box.describe()}) only makes sense with the axes exchanged")

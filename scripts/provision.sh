@@ -91,6 +91,20 @@ PY
 }
 ensure_db "$PGDB"
 
+# A local streaming replica (scripts/pg-replica.sh, docs/replica.md) connects for replication from loopback: a
+# Debian cluster's pg_hba.conf has no such line ("all" does not cover replication). wal_level=replica and
+# max_wal_senders=10 are Debian's defaults already. Added once, then a reload; a remote primary is its DBA's.
+if is_local "$PGHOST"; then
+  hba=$(.venv/bin/python -c "
+import psycopg; print(psycopg.connect(host='$PGHOST', port=$PGPORT, user='$PGUSER', dbname='postgres').execute('show hba_file').fetchone()[0])")
+  if [ -w "$hba" ] && ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32' "$hba"; then
+    log "allowing replication connections from 127.0.0.1 ($hba)"
+    printf 'host replication all 127.0.0.1/32 trust  # gridcmd: scripts/pg-replica.sh\n' >> "$hba"
+    .venv/bin/python -c "
+import psycopg; psycopg.connect(host='$PGHOST', port=$PGPORT, user='$PGUSER', dbname='postgres').execute('select pg_reload_conf()')"
+  fi
+fi
+
 # ---- Redis ----------------------------------------------------------------------------------
 redis_up() { .venv/bin/python -c "
 import redis,sys
@@ -107,10 +121,28 @@ if ! redis_up; then
   redis_up || { echo "Redis did not start" >&2; exit 1; }
 fi
 
+# Published reports (通报) are PDFs typeset by WeasyPrint (pango) in the CJK fonts; the scheduler makes them in the demo too.
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || { log "installing CJK fonts"; apt_install fonts-noto-cjk || true; }
+[ -e /usr/lib/x86_64-linux-gnu/libpango-1.0.so.0 ] || ldconfig -p 2>/dev/null | grep -q libpango-1.0 || {
+  log "installing pango"; apt_install libpango-1.0-0 libpangoft2-1.0-0; }
+
+# scripts/rolling-restart.sh polls /readyz with curl.
+command -v curl >/dev/null || { log "installing curl"; apt_install curl; }
+
 # ---- Test extras ---------------------------------------------------------------------------
 if [ "$WITH_TEST" = 1 ]; then
   if [ ! -x /usr/bin/chromium ]; then log "installing Debian's Chromium"; apt_install chromium; fi
+  # A real Prometheus (and promtool) scrapes /metrics and evaluates deploy/prometheus/alerts.yml in the tests.
+  # Debian's package starts a service where systemd runs; the tests start their own on a kernel-chosen port.
+  if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then log "installing Prometheus"; apt_install prometheus; fi
+  # deploy/nginx/gridcmd.conf is run in front of the app by tests/ops/test_nginx_proxy.py (never as a service).
+  if [ ! -x /usr/sbin/nginx ]; then log "installing nginx"; apt_install nginx-light; fi
   fc-list 2>/dev/null | grep -qi "noto sans cjk" || { log "installing CJK fonts"; apt_install fonts-noto-cjk || true; }
+  # The published-report tests render PDFs to PNG (pdftoppm) and read their text (pdftotext).
+  command -v pdftoppm >/dev/null || { log "installing poppler-utils"; apt_install poppler-utils; }
+  # scripts/redis-sentinel.sh (tests/ops/test_fault_sentinel.py, bench/failover.py): a master, a replica and three
+  # Sentinels on loopback ports. Debian's package starts a service where systemd runs; the tests start their own.
+  command -v redis-sentinel >/dev/null || { log "installing redis-sentinel"; apt_install redis-sentinel; }
   ensure_db "${GRIDCMD_TEST_DB:-gridcmd_test}"
   scripts/bench-tools.sh  # the small benchmark test measures the pgbench/redis-benchmark floor too
 fi

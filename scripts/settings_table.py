@@ -1,4 +1,4 @@
-"""Print (or, with --write, refresh in README.md) the configuration table: every field of command/settings.py."""
+"""Print (or, with --write, refresh in README.md) the configuration table: every field of command/core/settings.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from command.settings import Settings  # noqa: E402
+from command.core.settings import Settings  # noqa: E402
 
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
 

@@ -2,13 +2,13 @@
 database and Redis, and headless Chromium from Debian driven by Playwright (never a downloaded browser).
 
 Servers: `start(port)` → `Served` (the field and public pages' tests; the scheduler runs in-process), or the
-module-scoped `app` fixture → `App` (the wall and console tests; the port is the module's PORT). With
-GRIDCMD_TEST_PORTS="8300-8349" set, each server takes a free port in that range instead (people sharing a
-machine each have a range). The demo city comes from tests/demo_fixtures.py (`demo_db`).
+module-scoped `app` fixture → `App` (the wall and console tests; the port is the module's PORT, chosen by the
+kernel, so suites sharing a machine never collide). The demo city comes from tests/demo_fixtures.py (`demo_db`).
 
 Browsers: the `browser` fixture (a Chromium for the module) with `open_page` (signed in, every request on
 `page.requested`, `foreign_requests` lists those that left the app), or `pages()` → `Pages.context()` (a
-context recording requests and responses, `Recorded.assert_own_origin`). Screenshots go to docs/screenshots/."""
+context recording requests and responses, `Recorded.assert_own_origin`). Screenshots go to var/screenshots/
+(docs/screenshots/ with `make screenshots`)."""
 
 from __future__ import annotations
 
@@ -31,13 +31,16 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.core.settings import Settings
 from command.demo.people import DEMO_PASSWORD
-from command.settings import Settings
-from tests.conftest import make_test_settings
 from tests.demo_fixtures import demo_db  # noqa: F401  (fixture)
-from tests.procs import free_ports, log_tail, server_env, start_server, stop, wait_ready
+from tests.environment import make_test_settings
+from tests.procs import log_tail, server_env, start_server, stop, wait_ready
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# A test run never rewrites committed files: screenshots go to var/screenshots (looked at after a run);
+# `make screenshots` (GRIDCMD_REFRESH_SCREENSHOTS=1) writes the committed ones in docs/screenshots.
+_ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = _ROOT / ("docs" if os.environ.get("GRIDCMD_REFRESH_SCREENSHOTS") == "1" else "var") / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -46,21 +49,12 @@ DESK = {"width": 1440, "height": 900}
 # Text a resident could type or paste: markup and script that must stay text on every page (if any of it ran or
 # became markup, window.__xss or an <img src=x> would exist).
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>&lt;b&gt;'
-# A system reason as command/assignment.py writes it, and how a zh-CN page shows it (app/reasons.js).
+# A system reason as command/assign/assignment.py writes it, and how a zh-CN page shows it (app/reasons.js).
 NO_WORKER = "no_worker: 1 of 2 workers available within 3000 m"
 NO_WORKER_ZH = "附近无可派网格员 · 1 of 2 workers available within 3000 m"
 
 
 # ---- servers -------------------------------------------------------------------------------------------------
-
-def server_port(default: int) -> int:
-    """The module's own port, or a free one in GRIDCMD_TEST_PORTS ("8300-8349")."""
-    ports = os.environ.get("GRIDCMD_TEST_PORTS")
-    if not ports:
-        return default
-    first, last = (int(p) for p in ports.split("-"))
-    return free_ports(1, first, last)[0]
-
 
 @dataclass
 class Served:
@@ -69,17 +63,19 @@ class Served:
     upload_dir: str
 
 
-async def start(port: int, settings: Settings | None = None, *, jobs: bool = True) -> Served:
-    """A server on `port` (or one from GRIDCMD_TEST_PORTS) over an empty Redis, like a new deployment. With
-    `jobs`, the scheduler runs in-process every second (deadlines adopted within a second)."""
+async def start(port: int, settings: Settings | None = None, *, jobs: bool = True, **env: str) -> Served:
+    """A server on `port` over an empty Redis, like a new deployment. With
+    `jobs`, the scheduler runs in-process every second (deadlines adopted within a second); `env`: more settings."""
     settings = settings or make_test_settings()
-    port = server_port(port)
     async with Redis.from_url(settings.redis_url) as r:
         await r.flushdb()
     uploads = tempfile.mkdtemp(prefix="gridcmd-uploads-")
-    extra = {"GRIDCMD_UPLOAD_DIR": uploads, "GRIDCMD_LOG_LEVEL": "warning"}
+    # No presence warm-up: over an empty Redis the demo's hundreds of on-duty workers have not reported, and
+    # these tests place the one or two they need (the wait after a flush: tests/assign/test_dispatch_warmup.py).
+    extra = {"GRIDCMD_UPLOAD_DIR": uploads, "GRIDCMD_LOG_LEVEL": "warning", "GRIDCMD_PRESENCE_WARMUP_QUORUM": "0"}
     if jobs:
         extra |= {"GRIDCMD_RUN_JOBS_IN_WEB": "true", "GRIDCMD_SCHEDULER_INTERVAL_S": "1"}
+    extra |= env
     proc = start_server(port, server_env(settings, **extra))
     try:
         await asyncio.to_thread(wait_ready, port, proc=proc, timeout=60)
@@ -196,7 +192,7 @@ async def worker_home(engine: AsyncEngine, username: str) -> tuple[int, float, f
 
 
 async def system_reason(engine: AsyncEngine, incident_id: int, reason: str) -> None:
-    """An `incident.attention` event with a system reason (as command/assignment.py writes them) on the
+    """An `incident.attention` event with a system reason (as command/assign/assignment.py writes them) on the
     incident's timeline, committed: the pages must show its code in the page language."""
     async with engine.begin() as conn:
         await conn.execute(text(

@@ -1,57 +1,50 @@
-"""Shared fixtures: a migrated test database on real PostgreSQL/PostGIS and a real Redis.
-
-Environment: GRIDCMD_TEST_DB (database name, default gridcmd_test), GRIDCMD_TEST_REDIS_DB
-(Redis db number, default 15). Parallel developers each pick their own."""
+"""Fixtures every folder uses: a migrated test database on real PostgreSQL/PostGIS and a real Redis (which ones:
+tests/environment.py). Each folder's conftest.py holds the fixtures of its own tests; helpers shared across folders
+are modules of tests/ (procs, helpers, browser_kit, dispatch_world…)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from command import refdata
-from command.db import make_engine, make_sessionmaker
-from command.migrate import upgrade
-from command.settings import Settings
+from command.core import refdata
+from command.core.db import make_engine, make_sessionmaker
+from command.core.settings import Settings
+from command.ops.migrate import upgrade
+from tests.environment import MUTABLE_TABLES, make_test_settings, recreate_database, redis_client
 
-TEST_DB = os.environ.get("GRIDCMD_TEST_DB", "gridcmd_test")
-TEST_REDIS_DB = int(os.environ.get("GRIDCMD_TEST_REDIS_DB", "15"))
-BASE_PG = os.environ.get("GRIDCMD_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-BASE_REDIS = os.environ.get("GRIDCMD_TEST_REDIS", "redis://127.0.0.1:6379")
-
-# Tables whose rows tests create; reference data (regions…) is kept between tests unless reset.
-MUTABLE_TABLES = ("events", "orders", "incidents", "workers", "users", "routing_rules",
-                  "departments", "categories", "resource_points", "regions",
-                  # closed loop (migration 0002)
-                  "deadline_rules", "deadlines", "extension_requests", "incident_links", "callbacks", "uploads",
-                  "patrol_tasks", "patrol_visits", "patrol_findings", "hotline_categories", "hotline_outbox",
-                  # Idempotency-Keys of actions (migration 0004)
-                  "request_keys")
-
-
-def make_test_settings(**overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": f"{BASE_PG}/{TEST_DB}",
-        "redis_url": f"{BASE_REDIS}/{TEST_REDIS_DB}",
-        "secret_key": "test-secret-key-for-gridcmd-tests-0123456789",
-    }
-    values.update(overrides)
-    return Settings(**values)
+# The longest files first (`--durations` of a full run) under `make test TEST_WORKERS=2`: two pytest-xdist
+# workers take whole files in this order (--no-loadscope-reorder: xdist would otherwise put the files with the most
+# tests first), so the long ones start early and the workers finish together. Files not named keep their order.
+LONGEST_FIRST = (
+    "tests/web/test_schemathesis_admin.py",
+    "tests/web/test_schemathesis_operator.py",
+    "tests/browser/test_wall_browser.py",
+    "tests/browser/test_supervise_browser.py",
+    "tests/browser/test_reports_browser.py",
+    "tests/bench/test_bench_small.py",
+    "tests/browser/test_console_actions_browser.py",
+    "tests/deadlines/test_loop_deadlines.py",
+    "tests/ops/test_rolling_restart.py",
+    "tests/assign/test_dispatch_multiprocess.py",
+    "tests/admin/test_login_throttle.py",
+    "tests/browser/test_browser_auth.py",
+    "tests/browser/test_gps_devices_browser.py",
+    "tests/browser/test_cap_wall_browser.py",
+    "tests/ops/test_metrics_prometheus.py",
+)
 
 
-def _recreate_database() -> None:
-    with psycopg.connect(f"{BASE_PG}/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (TEST_DB,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
-        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # one process: the usual order
+        return
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +55,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def migrated(settings: Settings) -> Settings:
     """A fresh database at the Alembic head, once per test session."""
-    _recreate_database()
+    recreate_database()
     upgrade(settings)
     return settings
 
@@ -91,14 +84,14 @@ async def clean_db(engine: AsyncEngine) -> AsyncEngine:
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
     # A TRUNCATE on a bare connection bypasses the sessions' hooks that empty this process's reference cache
-    # (command.refdata, 5 s): without this, an earlier test's categories would still be "there" for a while.
+    # (command.core.refdata, 5 s): without this, an earlier test's categories would still be "there" for a while.
     refdata.clear()
     return engine
 
 
 @pytest.fixture
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client = Redis.from_url(settings.redis_url, decode_responses=True)
-    await client.flushdb()
+    client = redis_client(settings.redis_url)
+    await client.flushdb()  # on a cluster: every master's
     yield client
     await client.aclose()

@@ -11,14 +11,16 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.db import make_sessionmaker
+from command.core.db import make_sessionmaker
+from command.core.settings import Settings
 from command.demo.load import counts, load_demo
-from command.settings import Settings
-from tests.conftest import MUTABLE_TABLES
+from tests.environment import MUTABLE_TABLES
 
-REFERENCE = ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points")
+REFERENCE = ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points",
+             "service_items")
 DEMO_COUNTS = {"regions": 1837, "departments": 17, "categories": 22, "routing_rules": 22, "users": 346,
-               "workers": 320, "resource_points": 704}
+               "workers": 320, "resource_points": 704,
+               "service_items": 56}
 
 
 @pytest.fixture(scope="module")

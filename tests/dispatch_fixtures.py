@@ -11,10 +11,10 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from command.db import make_sessionmaker
-from command.models import Category, Department, Event, Incident, Order, RoutingRule, User, Worker
-from command.security import Principal, issue_token
-from command.settings import Settings
+from command.core.db import make_sessionmaker
+from command.core.models import Category, Department, Event, Incident, Order, RoutingRule, User, Worker
+from command.core.security import Principal, issue_token
+from command.core.settings import Settings
 from dispatch import keys, presence
 from geo.imports import import_regions
 
@@ -153,7 +153,7 @@ async def add_workers(session: AsyncSession, settings: Settings, homes: list[tup
 
 async def go_live(engine: AsyncEngine, redis: Redis, settings: Settings) -> None:
     """Rebuild the live state from the committed database (as a web process does at startup)."""
-    from command.sweeper import ensure_live
+    from command.ops.sweeper import ensure_live
 
     await redis.delete(keys.LIVE_MARKER)
     await ensure_live(make_sessionmaker(engine), redis, settings)

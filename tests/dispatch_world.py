@@ -11,10 +11,10 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from command.db import make_sessionmaker
-from command.settings import Settings
-from tests.conftest import make_test_settings
+from command.core.db import make_sessionmaker
+from command.core.settings import Settings
 from tests.dispatch_fixtures import Who, add_user, add_worker, at, go_live, place, seed_world
+from tests.environment import make_test_settings
 from web.app import create_app
 
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from command.settings import Settings
+from command.core.settings import Settings
 from web.app import create_app
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.procs import ROOT
 
-_CLI = "import sys; from command.cli import main; sys.exit(main(sys.argv[1:]))"
+_CLI = "import sys; from command.cli.registry import main; sys.exit(main(sys.argv[1:]))"
 
 
 def start(env: dict[str, str], *, interval: float = 0.2) -> subprocess.Popen:

@@ -16,9 +16,9 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from command.models import Category, Department, Incident, Order, User, Worker
-from command.security import hash_password
-from command.settings import Settings
+from command.core.models import Category, Department, Incident, Order, User, Worker
+from command.core.security import hash_password
+from command.core.settings import Settings
 from geo.models import Region
 
 PASSWORD = "secret-pw"
@@ -95,7 +95,7 @@ async def build(session: AsyncSession) -> World:
 
 async def truncate(engine: AsyncEngine) -> None:
     """Empty every mutable table (what conftest's clean_db does, usable from a module-scoped fixture)."""
-    from tests.conftest import MUTABLE_TABLES
+    from tests.environment import MUTABLE_TABLES
 
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
@@ -179,7 +179,7 @@ async def loop_app(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Loo
 
     Workaround: the hub's shutdown intermittently hangs while cancelling its blocking XREAD (seen in
     web/hub.py as of this commit; reported to its owner), which would stall a test's teardown."""
-    from command.db import make_sessionmaker
+    from command.core.db import make_sessionmaker
     from web.app import create_app
 
     sm = make_sessionmaker(engine)

@@ -12,6 +12,7 @@ Each server's output goes to a log file (never a pipe a busy test could leave un
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from command.healthcheck import ServerNotReady, wait_until_healthy
-from command.settings import Settings
+from command.core.settings import Settings
+from command.ops.healthcheck import ServerNotReady, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +36,33 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
-def free_ports(n: int, first: int, last: int) -> list[int]:
+def free_port() -> int:
+    """A port nothing listens on now, chosen by the kernel (so two suites on one machine never collide)."""
+    return kernel_ports(1)[0]
+
+
+def kernel_ports(n: int) -> list[int]:
+    """n distinct free ports chosen by the kernel (all bound at once, so none repeats)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def free_port_block(n: int) -> int:
+    """A base port b such that b+1 … b+n are all free now (for tools that take a port base)."""
+    for _ in range(200):
+        base = random.randint(20_000, 60_000 - n - 1)
+        if len(free_ports(n, base + 1, base + n, strict=False)) == n:
+            return base
+    raise RuntimeError(f"no block of {n} free ports found")
+
+
+def free_ports(n: int, first: int, last: int, *, strict: bool = True) -> list[int]:
     """n ports in [first, last] that nothing listens on now (another test run may be using some of the range)."""
     found = []
     for port in range(first, last + 1):
@@ -47,6 +74,8 @@ def free_ports(n: int, first: int, last: int) -> list[int]:
         found.append(port)
         if len(found) == n:
             return found
+    if not strict:
+        return found
     raise RuntimeError(f"fewer than {n} free ports in {first}-{last}")
 
 
@@ -54,9 +83,14 @@ def start_server(port: int, env: dict[str, str] | None = None, *, app: str = "we
     """Start `uvicorn app` on 127.0.0.1:port with os.environ overlaid by `env`. Returns at once (see wait_ready)."""
     log = tempfile.NamedTemporaryFile(prefix=f"gridcmd-{port}-", suffix=".log", delete=False)
     full_env = {**os.environ, **(env or {})}
+    # As `gridcmd serve` does (command.cli.server.forwarding): X-Forwarded-For only from GRIDCMD_TRUSTED_PROXIES.
+    trusted = full_env.get("GRIDCMD_TRUSTED_PROXIES", "")
+    forwarding = ["--forwarded-allow-ips", trusted] if trusted else ["--no-proxy-headers"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--ws-max-size", str(64 * 1024)],
+         "--log-level", full_env.get("GRIDCMD_TEST_LOG_LEVEL", "warning"), "--ws-max-size", str(64 * 1024),
+         "--timeout-graceful-shutdown", full_env.get("GRIDCMD_SHUTDOWN_GRACE_S", "15"),  # as `gridcmd serve`
+         *forwarding],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
     )
     proc.log_path = log.name  # type: ignore[attr-defined]

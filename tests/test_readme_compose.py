@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
 
-from command.settings import Settings
+from command.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,7 @@ def _settings_table():
 def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     tool = _settings_table()
-    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M))
+    documented = set(re.findall(r"^\| `([A-Z0-9_]+)` \|", readme, flags=re.M))
     expected = {tool.env_name(name) for name in Settings.model_fields}
     assert expected - documented == set(), "run: python scripts/settings_table.py --write"
     assert tool.refresh(readme) == readme, "the table is stale: run python scripts/settings_table.py --write"
@@ -51,3 +52,15 @@ def test_compose_runs_postgis_redis_and_the_app_with_healthchecks() -> None:
     assert "gridcmd migrate && exec gridcmd demo --serve --host 0.0.0.0" in " ".join(app["command"])
     env = app["environment"]
     assert env["DATABASE_URL"].endswith("@db:5432/gridcmd") and env["REDIS_URL"].startswith("redis://redis:")
+
+
+def test_make_test_type_checks_the_core_packages_strictly() -> None:
+    """`make test` (CI) runs mypy on geo, dispatch and command, strict by the configuration alone."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    target = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert ".venv/bin/mypy geo dispatch command" in target
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert mypy["strict"] is True
+    for override in mypy.get("overrides", []):  # per-module settings only for third-party libraries
+        modules = override["module"] if isinstance(override["module"], list) else [override["module"]]
+        assert not any(m.split(".")[0] in ("geo", "dispatch", "command") for m in modules), override

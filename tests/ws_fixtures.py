@@ -13,13 +13,14 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from command.db import make_sessionmaker
-from command.events import Actor, append_event, commit_and_publish
-from command.models import Category, Department, Event, Incident, Order, RoutingRule, User, Worker
-from command.security import Principal, issue_token
-from command.settings import Settings
+from command.core.db import make_sessionmaker
+from command.core.events import Actor, append_event
+from command.core.models import Category, Department, Event, Incident, Order, RoutingRule, User, Worker
+from command.core.security import Principal, issue_token
+from command.core.settings import Settings
+from command.realtime.publish import commit_and_publish
 from geo.models import Region
-from tests.conftest import MUTABLE_TABLES
+from tests.environment import MUTABLE_TABLES
 
 
 def _square(lon: float, lat: float, size: float) -> WKTElement:

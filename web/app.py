@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from command.db import make_engine, make_sessionmaker
-from command.redis_client import make_redis
-from command.settings import Settings
+from command.core.db import make_engine, make_sessionmaker
+from command.core.redis_client import make_redis
+from command.core.replica import make_read_replica
+from command.core.security import dummy_hash
+from command.core.settings import Settings
+from web import access_log
+from web.account_watch import install as install_account_watch
 from web.dispatch_tasks import install as install_dispatch
 from web.errors import register_error_handlers
 from web.hub import install as install_realtime
 from web.loop_tasks import install as install_loop_jobs
+from web.metrics_tasks import RequestLatency
+from web.metrics_tasks import install as install_metrics
 from web.middleware import BodySizeLimit
+from web.openapi_errors import document_errors
+from web.read_your_writes import ReadYourWrites
+from web.request_id import RequestId
+from web.request_types import refuse_control_characters
 from web.routers import ROUTERS
+from web.track_tasks import install as install_track_writer
+from web.ws_transport import SocketLimits
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -30,7 +43,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.read_replica = make_read_replica(settings)  # None: reads on the primary
+        if app.state.read_replica is not None:
+            await app.state.read_replica.check()  # a verdict before the first request (bounded, never raises)
         app.state.redis = make_redis(settings)
+        access_log.install()  # uvicorn has configured logging by now
+        # Computed now, not by the first login for an unknown user (which would take longer: command.core.security).
+        await asyncio.to_thread(dummy_hash)
         for hook in app.state.startup_hooks:
             await hook(app)
         # Everything built at startup (modules, metadata, compiled statements) lives as long as the process: out
@@ -44,22 +63,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
             await app.state.redis.aclose()
+            if app.state.read_replica is not None:
+                await app.state.read_replica.close()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="gridcmd", version="0.1.0", lifespan=lifespan)
+    # No control character in any query, path or form value, typed by the route or not (web.request_types).
+    app = FastAPI(title="gridcmd", version="0.1.0", lifespan=lifespan,
+                  dependencies=[Depends(refuse_control_characters)])
     app.state.settings = settings
     # Background services (event fan-out, sweeper…) register async hooks here: fn(app) -> None.
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    install_account_watch(app)
     install_dispatch(app)
     install_realtime(app)
     install_loop_jobs(app)
+    install_track_writer(app)
+    install_metrics(app)
     register_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    document_errors(app)  # every route's error statuses in the OpenAPI document (web.openapi_errors)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       max_upload_bytes=settings.max_upload_bytes)
+                       max_upload_bytes=settings.max_upload_bytes, max_admin_file_bytes=settings.max_admin_file_bytes)
+    if settings.database_read_url:  # reads of a browser that just wrote stay on the primary (docs/replica.md)
+        app.add_middleware(ReadYourWrites, hold_s=settings.read_replica_max_lag_s + settings.read_replica_check_s)
+    app.add_middleware(RequestLatency)  # the whole request, refusals by the size limit included
+    app.add_middleware(RequestId)  # outside both: a refused body's lines and response carry the id too
+    app.add_middleware(SocketLimits, send_buffer_bytes=settings.ws_send_buffer_bytes)  # outermost: sees the
+    # server's own `send` (web.ws_transport)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -7,9 +7,10 @@ import logging
 
 from fastapi import FastAPI
 
-from command import txhooks
-from command.background import DispatchBackground
-from command.sweeper import ensure_live
+from command.core import txhooks
+from command.core.outage import OUTAGES
+from command.ops.background import DispatchBackground
+from command.ops.sweeper import ensure_live
 
 log = logging.getLogger("gridcmd.dispatch")
 
@@ -19,8 +20,9 @@ def install(app: FastAPI) -> None:
         settings = app.state.settings
         try:
             await ensure_live(app.state.sessionmaker, app.state.redis, settings)
-        except Exception:  # PostgreSQL/Redis not reachable yet: the sweeper retries every tick
-            log.exception("live state check at startup failed")
+        except Exception as exc:  # PostgreSQL/Redis not reachable yet: the sweeper retries every tick
+            if not OUTAGES.note(exc, where="live state check at startup"):
+                log.exception("live state check at startup failed")
         app.state.dispatch_background = None
         if settings.dispatch_background:
             app.state.dispatch_background = DispatchBackground(app.state.sessionmaker, app.state.redis, settings)

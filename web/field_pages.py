@@ -13,6 +13,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from command.reports import basemaps
 from web.i18n import catalogue, pick_lang
 from web.pages import render
 
@@ -23,7 +24,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 SHELL = ["/static/app/base.css", "/static/app/auth.js", "/static/app/i18n.js", "/static/app/dom.js",
          "/static/app/api.js", "/static/app/socket.js", "/static/app/countdown.js", "/static/app/photos.js",
          "/static/app/catalog.js", "/static/app/reasons.js", "/static/app/outbox.js", "/static/app/idb.js",
-         "/static/app/alarm.js", "/static/vendor/gcoord/gcoord.esm-browser.prod.js"]
+         "/static/app/alarm.js", "/static/app/toast.js", "/static/app/netbadge.js", "/static/app/incident.js",
+         "/static/app/notices.js",
+         "/static/vendor/gcoord/gcoord.esm-browser.prod.js"]
 SHELL_DIRS = ["m"]
 
 
@@ -80,10 +83,12 @@ async def liaison_console(request: Request) -> Response:
 @router.get("/r", response_class=HTMLResponse)
 async def resident_form(request: Request) -> Response:
     settings = request.app.state.settings
-    return render(request, "r.html", basemap_url=settings.basemap_url, basemap_crs=settings.basemap_crs)
+    return render(request, "r.html", basemap_url=basemaps.first_tiles(settings),
+                  basemap_crs=basemaps.crs(settings))
 
 
 @router.get("/r/t/{public_id}", response_class=HTMLResponse)
 async def resident_tracking(request: Request, public_id: str) -> Response:
-    # The page only carries the id; the token stays in the query string and the data comes from /api/v1/track.
+    # The page only carries the id; the token stays in the URL fragment (never sent) and the page's script sends it
+    # to /api/v1/track in a header.
     return render(request, "track.html", public_id=public_id)

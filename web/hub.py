@@ -3,7 +3,12 @@
 Entries reach the clients whose scope they match through indexes (region code, worker id, department code,
 followed incident), so an entry costs what its audience costs, not one check per socket. Fan-out only enqueues
 (Client.deliver); heartbeats ping every ws_ping_interval_s and close sockets silent for two intervals.
-`install(app)` registers the hub and the relay (command/relay.py) with the app's lifespan."""
+
+Each PostgreSQL event reaches this process's live sockets once. Within one stream stream_publish.lua guarantees
+it; after a Redis flush the relay re-publishes the recent events into the new stream (it cannot know which ones
+the old stream had), and the hub, which remembers the PostgreSQL ids it fanned out (as many as a rebuild
+re-publishes at most), drops those it already delivered: live walls get what the flush lost, and nothing twice.
+`install(app)` registers the hub and the relay (command/realtime/relay.py) with the app's lifespan."""
 
 from __future__ import annotations
 
@@ -11,24 +16,50 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from command import stream
-from command.relay import run_relay
-from command.settings import Settings
-from command.stream import StreamEntry
+from command.core.outage import OUTAGES, REDIS
+from command.core.redis_client import redis_from_url
+from command.core.settings import Settings
+from command.core.telemetry import ALERT_TO_SOCKET
+from command.realtime import stream
+from command.realtime.relay import REBUILD_MAX_EVENTS, run_relay
+from command.realtime.stream import StreamEntry
+from command.realtime.stream_scope import Scope
+from dispatch import keys
 from web import ws_frames
-from web.ws_client import Client
+from web.ws_client import Client, reset_frame
 
 log = logging.getLogger(__name__)
 
-_BLOCK_MS = 2000  # below redis-py's default 5 s socket timeout, which would cut a longer block
+_BLOCK_MS = 2000  # below the reader's socket timeout (at least 3 s), which would cut a longer block
+_PAGE = 500  # history read per round trip while a client catches up
 _COUNT = 500  # at most; also at most half a socket's queue, so one read can never overflow a client that keeps up
+
+
+class RecentIds:
+    """The last `size` ids added, in order: `add` is False for an id already among them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._ids: dict[int, None] = {}
+
+    def add(self, value: int) -> bool:
+        if value in self._ids:
+            return False
+        self._ids[value] = None
+        if len(self._ids) > self.size:
+            del self._ids[next(iter(self._ids))]
+        return True
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class Hub:
@@ -48,14 +79,23 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False  # loops check it: a cancelled Redis call may surface as a connection error
         self._count = max(1, min(_COUNT, settings.ws_queue_size // 2))
+        self.delivered = RecentIds(REBUILD_MAX_EVENTS)  # PostgreSQL ids of the entries fanned out
+        self.duplicates = 0  # re-published entries dropped (after a flush)
 
     async def start(self) -> None:
         # The blocking XREAD gets a connection of its own: stop() closes it to end a read at once, because
         # cancelling redis-py in the middle of a blocking read can leave the task hanging in "cancelling".
-        self._reader = Redis(connection_pool=ConnectionPool.from_url(self.settings.redis_url, decode_responses=True))
-        self.position_id = await stream.tail_id(self.redis)
-        self.position = stream.parse_id(self.position_id)
-        self._fresh = self.position == (0, 0)
+        self._reader = redis_from_url(
+            self.settings.redis_url, decode_responses=True, socket_connect_timeout=self.settings.redis_timeout_s,
+            socket_timeout=max(self.settings.redis_timeout_s, _BLOCK_MS / 1000 + 1))
+        try:
+            self.position_id = await stream.tail_id(self.redis)
+        except RedisError as exc:  # Redis down at startup: serve anyway; the read loop finds the tail when it is back
+            OUTAGES.note(exc, where="hub start")
+            self.position_id = ""
+        else:
+            self.position = stream.parse_id(self.position_id)
+            self._fresh = self.position == (0, 0)
         self._tasks = [asyncio.create_task(self._read_loop(), name="hub-read"),
                        asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat")]
 
@@ -75,8 +115,49 @@ class Hub:
         self.detach(client)
         self.clients.discard(client)
 
-    def attach_catching_up(self, client: Client) -> None:
+    async def subscribe(self, client: Client, scope: Scope, last_event_id: str | None) -> None:
+        """Switch `client` to `scope`. With last_event_id: every entry after it in scope, once each, in order, then
+        live.
+
+        Live entries that arrive while the history is read are kept in the client's `backlog` (the hub hands the
+        client every entry meanwhile) and its `cursor` drops whatever the history already covered; the switch to
+        live happens when the backlog is empty, without awaiting, so no entry falls in between."""
+        self.detach(client)
+        client.scope = scope
+        if last_event_id is None:
+            if client.cursor == (0, 0):  # first subscription: live from what this process has read
+                client.cursor, client.cursor_id = self.position, self.position_id
+            else:  # a new scope on the same socket: continue from where it was
+                last_event_id = client.cursor_id
+        if last_event_id is None:
+            self.attach(client)
+            return
+        client.backlog = deque()
         self.catching_up.add(client)
+        after = last_event_id
+        while True:
+            page = await stream.read_after(self.redis, after, count=_PAGE)
+            if page.reset:
+                await client.queue.put(reset_frame(page.tail, "events after last_event_id are gone: refetch state"))
+                after = page.tail
+                break
+            for entry in page.entries:
+                after = entry.id
+                if entry.is_epoch:
+                    await client.queue.put(reset_frame(entry.id, "the event stream was re-created (Redis flushed)"))
+                elif scope.observe(entry):
+                    await client.queue.put(entry.frame_text())  # history goes at the client's pace
+            if len(page.entries) < _PAGE:
+                break
+        client.cursor, client.cursor_id = stream.parse_id(after), after
+        # What arrived meanwhile, at the client's pace too; new arrivals keep joining the backlog until it is
+        # empty, and the switch to live happens right then, with no await in between.
+        while client.backlog:
+            entry = client.backlog.popleft()
+            if entry.key > client.cursor and (text := client.take(entry)) is not None:
+                await client.queue.put(text)
+        client.backlog = None
+        self.attach(client)
 
     def attach(self, client: Client) -> None:
         """Index a client by its scope (live delivery)."""
@@ -129,6 +210,9 @@ class Hub:
                     client.deliver(entry)
             return
         self._fresh = False
+        if entry.pg_id is not None and not self.delivered.add(entry.pg_id):
+            self.duplicates += 1  # the relay re-published it after a flush: these sockets had it
+            return
         targets = set(self.catching_up)
         targets |= self.everything
         for code in entry.region_path:
@@ -141,17 +225,27 @@ class Hub:
             targets |= self.by_incident.get(entry.incident_id, set())
         for client in targets:
             client.deliver(entry)
+        if targets:
+            _note_fan_out(entry, len(targets))
 
     async def _read_loop(self) -> None:
         while not self._stopping:
             try:
-                reply = await self._reader.xread({stream.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
+                if not self.position_id:  # not known yet (Redis was down at startup)
+                    self.position_id = await stream.tail_id(self._reader)
+                    self.position = stream.parse_id(self.position_id)
+                    self._fresh = self.position == (0, 0)
+                reply = await self._reader.xread({keys.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
             except (RedisError, OSError) as exc:
                 if self._stopping:
                     return
-                log.warning("hub: reading the event stream failed, retrying: %s", exc)
+                # Redis down or restarting: one line per outage; the sockets stay open and resume from the
+                # position when it is back (a flushed stream starts with an epoch entry: clients get `reset`).
+                if not OUTAGES.note(exc, where="hub read loop"):
+                    log.warning("hub: reading the event stream failed, retrying: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
+            OUTAGES.recovered(REDIS)
             for _key, items in reply or []:
                 for entry_id, fields in items:
                     try:
@@ -170,6 +264,17 @@ class Hub:
                     client.fail(ws_frames.HEARTBEAT, "no pong: connection presumed dead")
                 else:
                     client.send(ws_frames.PING)
+
+
+def _note_fan_out(entry: StreamEntry, sockets: int) -> None:
+    """The socket side of an event: its log line (with the id of the request that made it) and, for a new
+    alert, how long it took from arrival to the sockets' queues."""
+    log.info("event to sockets", extra={"request_id": entry.request_id, "incident_id": entry.incident_id,
+                                        "kind": entry.kind, "event_id": entry.id, "sockets": sockets})
+    if entry.kind == "incident.created" and entry.event.get("created_at"):
+        with contextlib.suppress(ValueError, TypeError):
+            arrived = datetime.fromisoformat(entry.event["created_at"])
+            ALERT_TO_SOCKET.observe(max(0.0, (datetime.now(UTC) - arrived).total_seconds()))
 
 
 async def stop_tasks(tasks: list[asyncio.Task], *, before: Awaitable[object] | None = None,

@@ -1,4 +1,4 @@
-"""The closed-loop job (command.jobs) inside a web process, when GRIDCMD_RUN_JOBS_IN_WEB=1. It is safe in
+"""The closed-loop job (command.ops.jobs) inside a web process, when GRIDCMD_RUN_JOBS_IN_WEB=1. It is safe in
 every process at once (each deadline and report is claimed in PostgreSQL); off by default so that a
 deployment chooses where it runs (`gridcmd scheduler` otherwise)."""
 
@@ -9,7 +9,7 @@ import contextlib
 
 from fastapi import FastAPI
 
-from command.jobs import run
+from command.ops.jobs import run
 
 
 def install(app: FastAPI) -> None:

@@ -4,25 +4,22 @@ with the bearer token the login page keeps in the browser, so the pages themselv
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from command.reports import basemaps
 from web.i18n import catalogue, pick_lang
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-def content_security_policy(basemap_url: str) -> str:
-    """Everything from this origin; a configured base map's origin for its tiles. Nothing else, ever."""
-    extra = ""
-    if basemap_url:
-        parts = urlsplit(basemap_url.replace("{", "").replace("}", ""))
-        extra = f" {parts.scheme}://{parts.netloc}"
+def content_security_policy(tile_origins: list[str]) -> str:
+    """Everything from this origin; the configured base map's origins for its tiles. Nothing else, ever."""
+    extra = "".join(f" {o}" for o in tile_origins)
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
             f"img-src 'self' data: blob:{extra}; connect-src 'self'{extra}; worker-src 'self' blob:; "
             "child-src blob:; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'")
@@ -37,7 +34,7 @@ def render(request: Request, template: str, **context: object) -> Response:
         "timezone": request.app.state.settings.timezone,  # every page formats times in it (app/i18n.js)
         **context,
     })
-    response.headers["Content-Security-Policy"] = content_security_policy(request.app.state.settings.basemap_url)
+    response.headers["Content-Security-Policy"] = content_security_policy(basemaps.origins(request.app.state.settings))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     if request.query_params.get("lang") == lang:
@@ -60,6 +57,18 @@ async def screen_page(request: Request) -> Response:
     return render(request, "screen.html")
 
 
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_page(request: Request) -> Response:
+    """The administrator's console (its data and every write: /api/v1/admin/...)."""
+    return render(request, "admin.html")
+
+
 @router.get("/console", response_class=HTMLResponse)
 async def console_page(request: Request) -> Response:
     return render(request, "console.html")
+
+
+@router.get("/supervise", response_class=HTMLResponse)
+async def supervise_page(request: Request) -> Response:
+    """督查考核: assessment, rankings, drill-down, hotspots (supervisor, admin; operators read within scope)."""
+    return render(request, "supervise.html")

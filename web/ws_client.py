@@ -1,6 +1,7 @@
 """One WebSocket client of the hub: its scope, its bounded send queue and its position in the stream.
 
-The hub's read loop hands entries to `deliver` synchronously, in stream order; `deliver` only ever enqueues
+The hub (web.hub) subscribes a client to a scope, catching it up from its last event id, and its read loop hands
+entries to `deliver` synchronously, in stream order; `deliver` only ever enqueues
 (put_nowait), so a client that reads slowly fills its own queue and is closed with 4000 (resume) without the
 loop, or any other client, waiting for it. A separate task per client (`sender`) drains the queue."""
 
@@ -10,20 +11,14 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket
 
-from command import stream
-from command.security import Principal
-from command.stream import StreamEntry
-from command.stream_scope import Scope
+from command.core.security import Principal
+from command.realtime.stream import StreamEntry
+from command.realtime.stream_scope import Scope
 from web import ws_frames
 
-if TYPE_CHECKING:
-    from web.hub import Hub
-
-_PAGE = 500
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +53,7 @@ class Client:
     def fail(self, code: int, reason: str) -> None:
         """End this connection with `code` (the endpoint closes the socket)."""
         if self.close_code is None:
-            log.info("closing %s's socket: %s %s", self.principal.username, code, reason)
+            log.info("closing the socket of user %s: %s %s", self.principal.user_id, code, reason)
             self.close_code, self.close_reason = code, reason
             self.done.set()
 
@@ -73,11 +68,11 @@ class Client:
         self._handle(entry)
 
     def _handle(self, entry: StreamEntry) -> None:
-        text = self._take(entry)
+        text = self.take(entry)
         if text is not None:
             self.send(text)
 
-    def _take(self, entry: StreamEntry) -> str | None:
+    def take(self, entry: StreamEntry) -> str | None:
         """Advance past `entry`; the frame to send for it, if any."""
         assert self.scope is not None
         self.cursor, self.cursor_id = entry.key, entry.id
@@ -90,49 +85,6 @@ class Client:
     async def sender(self) -> None:
         while True:
             await self.websocket.send_text(await self.queue.get())
-
-    async def subscribe(self, hub: Hub, scope: Scope, last_event_id: str | None) -> None:
-        """Switch to `scope`. With last_event_id: every entry after it in scope, once each, in order, then live.
-
-        Live entries that arrive while the history is read are kept in `backlog` (the hub hands this client
-        every entry meanwhile) and `cursor` drops whatever the history already covered; the switch to live
-        happens when the backlog is empty, without awaiting, so no entry falls in between."""
-        hub.detach(self)
-        self.scope = scope
-        if last_event_id is None:
-            if self.cursor == (0, 0):  # first subscription: live from what this process has read
-                self.cursor, self.cursor_id = hub.position, hub.position_id
-            else:  # a new scope on the same socket: continue from where it was
-                last_event_id = self.cursor_id
-        if last_event_id is None:
-            hub.attach(self)
-            return
-        self.backlog = deque()
-        hub.attach_catching_up(self)
-        after = last_event_id
-        while True:
-            page = await stream.read_after(hub.redis, after, count=_PAGE)
-            if page.reset:
-                await self.queue.put(reset_frame(page.tail, "events after last_event_id are gone: refetch state"))
-                after = page.tail
-                break
-            for entry in page.entries:
-                after = entry.id
-                if entry.is_epoch:
-                    await self.queue.put(reset_frame(entry.id, "the event stream was re-created (Redis flushed)"))
-                elif scope.observe(entry):
-                    await self.queue.put(entry.frame_text())  # history goes at the client's pace
-            if len(page.entries) < _PAGE:
-                break
-        self.cursor, self.cursor_id = stream.parse_id(after), after
-        # What arrived meanwhile, at the client's pace too; new arrivals keep joining the backlog until it is
-        # empty, and the switch to live happens right then, with no await in between.
-        while self.backlog:
-            entry = self.backlog.popleft()
-            if entry.key > self.cursor and (text := self._take(entry)) is not None:
-                await self.queue.put(text)
-        self.backlog = None
-        hub.attach(self)
 
 
 def reset_frame(entry_id: str, reason: str) -> str:

@@ -4,14 +4,13 @@ Every frame is one JSON object with a "type" (docs/realtime.md has the whole pro
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from geo.coords import Crs
+from web.request_types import Instant, Lat, Lon, SafeLine
 
 # Close codes. 1xxx are the standard ones; 4xxx are ours (RFC 6455 leaves 4000-4999 to applications).
 NORMAL = 1000
@@ -21,8 +20,9 @@ POLICY = 1008           # too many bad frames in a row
 TOO_BIG = 1009          # a frame over ws_max_frame_bytes (uvicorn's --ws-max-size closes with it too)
 SERVER_ERROR = 1011
 RESTART = 1012          # the server is shutting down: reconnect (to another process) and resume
+TRY_AGAIN = 1013        # PostgreSQL or Redis is unavailable right now: reconnect after a while and resume
 RESUME = 4000           # this client fell too far behind (send queue full): reconnect with last_event_id
-UNAUTHORIZED = 4401     # missing, malformed, forged or expired token, or no auth frame in time
+UNAUTHORIZED = 4401     # missing, bad or expired token, no auth frame in time, or the account no longer allows it
 HEARTBEAT = 4408        # no frame (pong) from the client for two ping intervals
 
 MAX_BAD_FRAMES = 20     # consecutive bad frames before POLICY: a broken client is not kept talking forever
@@ -39,23 +39,16 @@ class AuthFrame(_Frame):
 
 class SubscribeFrame(_Frame):
     type: Literal["subscribe"]
-    region: str | None = Field(None, min_length=1, max_length=64)
-    last_event_id: str | None = Field(None, max_length=48)
+    region: SafeLine | None = Field(None, min_length=1, max_length=64)
+    last_event_id: SafeLine | None = Field(None, max_length=48)
 
 
 class PositionFrame(_Frame):
     type: Literal["position"]
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lon: Lon  # finite JSON numbers, never booleans (web.request_types)
+    lat: Lat
     crs: Crs = Crs.wgs84
-    ts: datetime | None = Field(None, description="time of the fix (ISO 8601 with zone, or unix s); now if absent")
-
-    @field_validator("lon", "lat")
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        return value
+    ts: Instant | None = Field(None, description="time of the fix (ISO 8601 with zone, or unix s); now if absent")
 
 
 class PongFrame(_Frame):

@@ -1,1 +1,3 @@
-"""The demo city: a generated district, its people and resources, and a simulator that keeps it alive."""
+"""demo: the demo city (a generated district with its grids, departments, accounts and resource points, loaded by
+`gridcmd demo`) and the simulator (workers that move, answer orders and raise believable alerts through the HTTP
+API). It may import core and geo; only cli imports it."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -36,7 +37,7 @@ class _Node:
     parent: _Node | None
     geom: BaseGeometry  # metres while building; exact lon/lat at the end
     children: list[_Node] = field(default_factory=list)
-    props: dict = field(default_factory=dict)
+    props: dict[str, Any] = field(default_factory=dict)
 
 
 def _to_lonlat(xy: np.ndarray) -> np.ndarray:
@@ -64,7 +65,7 @@ def _blob(centre: Point, radius: float, rng: np.random.Generator) -> Polygon:
     return Polygon(np.column_stack((centre.x + r * np.cos(theta), centre.y + r * np.sin(theta))))
 
 
-def _carve_enclave(streets: list[BaseGeometry], rng: np.random.Generator) -> tuple[int, int, Polygon]:
+def _carve_enclave(streets: list[Polygon], rng: np.random.Generator) -> tuple[int, int, Polygon]:
     """Take a blob deep inside the largest street B and give it to a neighbouring street A."""
     b = max(range(len(streets)), key=lambda i: streets[i].area)
     neighbours = [i for i in range(len(streets)) if i != b and streets[i].distance(streets[b]) < 1.0]
@@ -84,8 +85,9 @@ def _build_tree(seed: int) -> tuple[_Node, _Node, Warp]:
     d_code, d_name = names.DISTRICT
     district = _Node(d_code, d_name, "district", None, _outline(rng))
 
-    street_geoms = voronoi_partition(district.geom, COUNTS["street"], rng)
-    ia, ib, blob = _carve_enclave(street_geoms, rng)
+    street_polygons = voronoi_partition(district.geom, COUNTS["street"], rng)
+    ia, ib, blob = _carve_enclave(street_polygons, rng)
+    street_geoms: list[BaseGeometry] = list(street_polygons)
     street_geoms[ib] = street_geoms[ib].difference(blob)
     streets = [
         _Node(f"{d_code}{i + 1:03d}", f"{street_names[i]}街道", "street", district, g)
@@ -117,9 +119,9 @@ def _build_tree(seed: int) -> tuple[_Node, _Node, Warp]:
             node = _Node(f"{comm.code}{k + 1:02d}", f"第{k + 1}网格", "grid", comm, g, props={"no": k + 1})
             comm.children.append(node)
 
-    grids = [g for c in communities for g in c.children]
-    for grid, n in zip(grids, allocate(COUNTS["microgrid"], [g.geom.area for g in grids], 3), strict=True):
-        short = grid.parent.props["short"]  # type: ignore[union-attr]
+    grids = [(c, g) for c in communities for g in c.children]
+    for (comm, grid), n in zip(grids, allocate(COUNTS["microgrid"], [g.geom.area for _, g in grids], 3), strict=True):
+        short = comm.props["short"]
         for m, g in enumerate(voronoi_partition(grid.geom, n, rng, lloyd=2, jitter=0.3)):
             grid.children.append(
                 _Node(f"{grid.code}{m + 1:02d}", f"{short}{grid.props['no']}-{m + 1}微网格", "microgrid", grid, g)
@@ -147,13 +149,13 @@ def _finalise(district: _Node, warp: Warp) -> None:
             n.geom = shapely.unary_union([c.geom for c in n.children], grid_size=GRID_DEG)
 
 
-def generate_city(seed: int) -> dict:
+def generate_city(seed: int) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (WGS-84) with properties code, name, level, parent_code; parents first.
 
     The enclave community carries `enclave_in` (the code of the street it lies inside)."""
     district, _, warp = _build_tree(seed)
     _finalise(district, warp)
-    features = []
+    features: list[dict[str, Any]] = []
     for n in _walk(district):
         props = {"code": n.code, "name": n.name, "level": n.level, "parent_code": n.parent.code if n.parent else ""}
         if "enclave_in" in n.props:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from shapely.geometry import Point, shape
@@ -23,7 +24,7 @@ class Place:
 
 
 class CityIndex:
-    def __init__(self, collection: dict) -> None:
+    def __init__(self, collection: dict[str, Any]) -> None:
         self.places: dict[str, Place] = {}
         self.children: dict[str, list[Place]] = defaultdict(list)
         for f in collection["features"]:

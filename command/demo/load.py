@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from geoalchemy2 import WKTElement
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from command.core.models import Category, Department, RoutingRule, User, Worker
+from command.core.security import hash_password
 from command.demo import catalog, people, resources
 from command.demo.city import generate_city
 from command.demo.index import CityIndex
-from command.models import Category, Department, RoutingRule, User, Worker
-from command.security import hash_password
+from command.demo.service_items import upsert_catalogue
 from geo.imports import import_regions
 from geo.models import ResourcePoint
 
@@ -61,6 +63,7 @@ async def load_demo(session: AsyncSession, *, seed: int = 7, progress: bool = Fa
     await _upsert_workers(session, crew, user_ids)
     points = resources.resources(city, seed)
     await _upsert_resources(session, city, points)
+    await upsert_catalogue(session)
     return DemoReport(seed, regions.total, len(deps), len(catalog.CATEGORIES), rules, len(accounts), len(crew),
                       len(points), time.perf_counter() - started)
 
@@ -143,7 +146,7 @@ async def _upsert_resources(session: AsyncSession, city: CityIndex, points: list
     stale = [rid for k, rid in existing.items() if k not in wanted]
     if stale:
         await session.execute(delete(ResourcePoint).where(ResourcePoint.id.in_(stale)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for p in points:
         micro = city.microgrid_at(p.lon, p.lat)
         rows.append({"kind": p.kind, "name": p.name, "region_code": micro.code if micro else None,
@@ -159,6 +162,7 @@ async def _upsert_resources(session: AsyncSession, city: CityIndex, points: list
 async def counts(session: AsyncSession) -> dict[str, int]:
     """Row counts of every table the demo writes (for the idempotency check and the summary)."""
     out = {}
-    for table in ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points"):
+    for table in ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points",
+                  "service_items"):
         out[table] = int(await session.scalar(text(f"SELECT count(*) FROM {table}")))
     return out

@@ -42,7 +42,9 @@ def voronoi_partition(
     A cell that clipping cuts into pieces keeps the piece with its seed; the other pieces go to the
     sibling sharing the longest border with them, so every child is one Polygon."""
     if n == 1:
-        return [_largest(parent)] if parent.geom_type == "Polygon" else [parent]  # type: ignore[list-item]
+        if isinstance(parent, Polygon):
+            return [parent]
+        raise ValueError(f"a {parent.geom_type} cannot be one polygon")
     pts = sample_points(parent, n, rng)
     for _ in range(lloyd):
         cells = _cells(parent, pts)
@@ -60,16 +62,16 @@ def voronoi_partition(
     return _fix_pieces(_cells(parent, pts), pts)
 
 
-def _largest(geom: BaseGeometry) -> BaseGeometry:
-    parts = list(getattr(geom, "geoms", [geom]))
+def _largest(geom: BaseGeometry) -> Polygon:
+    parts = [g for g in getattr(geom, "geoms", [geom]) if isinstance(g, Polygon)]
     return max(parts, key=lambda g: g.area)
 
 
 def _fix_pieces(cells: list[BaseGeometry], pts: np.ndarray) -> list[Polygon]:
-    keep: list[BaseGeometry] = []
-    orphans: list[BaseGeometry] = []
+    keep: list[Polygon] = []
+    orphans: list[Polygon] = []
     for c, p in zip(cells, pts, strict=True):
-        parts = [g for g in getattr(c, "geoms", [c]) if g.geom_type == "Polygon" and not g.is_empty]
+        parts = [g for g in getattr(c, "geoms", [c]) if isinstance(g, Polygon) and not g.is_empty]
         seed = Point(p)
         main = next((g for g in parts if g.covers(seed)), None) or max(parts, key=lambda g: g.area)
         keep.append(main)
@@ -79,7 +81,7 @@ def _fix_pieces(cells: list[BaseGeometry], pts: np.ndarray) -> list[Polygon]:
         grown = piece.buffer(max(piece.length, 1e-9) * 1e-6)
         best = max(range(len(keep)), key=lambda i: keep[i].boundary.intersection(grown).length)
         keep[best] = _largest(shapely.union(keep[best], piece.buffer(max(piece.length, 1e-9) * 1e-7)))
-    return keep  # type: ignore[return-value]
+    return keep
 
 
 def allocate(total: int, weights: Sequence[float], minimum: int) -> list[int]:
@@ -167,7 +169,8 @@ class Warp:
         return out
 
     def __call__(self, xy: np.ndarray) -> np.ndarray:
-        return xy + self.offset(xy)
+        warped: np.ndarray = xy + self.offset(xy)
+        return warped
 
     def inverse(self, xy: np.ndarray) -> np.ndarray:
         x = xy.copy()

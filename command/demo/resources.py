@@ -4,6 +4,7 @@ AEDs, hydrants and cameras, placed inside the regions that would have them. Dete
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class ResourceSpec:
     name: str
     lon: float
     lat: float
-    properties: dict = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 def resources(city: CityIndex, seed: int) -> list[ResourceSpec]:

@@ -7,14 +7,26 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
+
+import numpy as np
 
 from command.demo.catalog import CATEGORY_BY_CODE
+from command.demo.sim_client import Api
 from command.demo.walkers import M_PER_DEG_LAT, Walker
 
-if TYPE_CHECKING:
-    from command.demo.simulator import Simulator
+
+class Host(Protocol):
+    """What the responders use of the simulator that runs them (command.demo.simulator.Simulator)."""
+
+    api: Api
+    rng: np.random.Generator
+    walkers: list[Walker]
+    stats: Counter[str]
+
+    async def _pause(self, seconds: float) -> None: ...
 
 OFFERED = ("sent", "delivered", "read")
 ACCEPT_AFTER_S = (3.0, 20.0)
@@ -44,14 +56,14 @@ class Job:
 
 
 class Responders:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Host) -> None:
         self.sim = sim
         self.jobs: dict[int, Job] = {}
         self.by_worker_id: dict[int, Walker] = {}
         self.hot: set[str] = set()  # usernames to poll at the next round
         self._cursor = 0
 
-    def dispatched(self, orders: list[dict]) -> None:
+    def dispatched(self, orders: list[dict[str, Any]]) -> None:
         """An alert response names the workers it was offered to: poll them first."""
         for o in orders:
             w = self.by_worker_id.get(o.get("worker_id") or -1)
@@ -122,7 +134,7 @@ class Responders:
                 job.walker.dwell_until = now + 10.0
                 del self.jobs[job.order_id]
 
-    async def _act(self, job: Job, action: str, body: dict | None) -> bool:
+    async def _act(self, job: Job, action: str, body: dict[str, Any] | None) -> bool:
         r = await self.sim.api.call(job.walker.login, "POST", f"/api/v1/orders/{job.order_id}/{action}", json=body,
                                     headers={"Idempotency-Key": f"sim-{uuid.uuid4()}"})
         # 409: the order moved on meanwhile (timed out, re-dispatched, cancelled) — the worker lets it go.

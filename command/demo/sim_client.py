@@ -11,6 +11,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -55,14 +56,14 @@ class Api:
             return
         raise Stopped
 
-    async def _send(self, method: str, url: str, **kwargs: object) -> httpx.Response:
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request, retried until the server answers with something other than 5xx."""
         delay = BACKOFF_START_S
         while True:
             if self.stop.is_set():
                 raise Stopped
             try:
-                r = await self.http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                r = await self.http.request(method, url, **kwargs)
                 if r.status_code < 500:
                     if self.down_since is not None:
                         log.info("server is back after %.0f s", time.monotonic() - self.down_since)
@@ -116,11 +117,19 @@ class Api:
         return r
 
 
+ROUTE_MISSING = ("route_not_found", "method_not_allowed")  # web.errors: no such endpoint (not a domain 404)
+
+
 def _route_missing(r: httpx.Response) -> bool:
-    """FastAPI's own answer for an unknown route (not a domain NotFound, which has an error body)."""
+    """The server's answer for an unknown route or method (not a domain NotFound of a real route). Older servers
+    answered FastAPI's own {"detail": …}."""
     if r.status_code not in (404, 405):
         return False
     try:
-        return r.json() in ({"detail": "Not Found"}, {"detail": "Method Not Allowed"})
+        body = r.json()
     except ValueError:
         return True
+    if body in ({"detail": "Not Found"}, {"detail": "Method Not Allowed"}):
+        return True
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("code") in ROUTE_MISSING

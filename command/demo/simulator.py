@@ -20,9 +20,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
+from typing import Any
 
 import numpy as np
 
+from command.core.settings import Settings
 from command.demo import alert_texts, people
 from command.demo.catalog import CATEGORY_BY_CODE
 from command.demo.city import generate_city
@@ -30,7 +32,6 @@ from command.demo.index import CityIndex
 from command.demo.responders import Responders
 from command.demo.sim_client import Api, Login, Stopped, log
 from command.demo.walkers import Patrols, Walker
-from command.settings import Settings
 from geo.coords import from_wgs84
 
 POSITION_ROUTE = "/api/v1/workers/me/position"
@@ -58,7 +59,7 @@ class Simulator:
         self.walkers: list[Walker] = self.patrols.walkers(crew, people.DEMO_PASSWORD)
         self.operator = Login("operator", people.DEMO_PASSWORD)
         self.responders = Responders(self)
-        self._inflight: set[asyncio.Task] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
         self.stats: Counter[str] = Counter()
         self.exit_code = 0
 
@@ -163,7 +164,8 @@ class Simulator:
             await gate.acquire()
             task = asyncio.create_task(self._raise_one())
             self._inflight.add(task)
-            task.add_done_callback(lambda t: (self._inflight.discard(t), gate.release()))
+            task.add_done_callback(self._inflight.discard)
+            task.add_done_callback(lambda _: gate.release())
 
     async def _raise_one(self) -> None:
         with contextlib.suppress(Stopped):
@@ -187,7 +189,7 @@ class Simulator:
             lon, lat = self.city.points_in(micro.code, 1, self.rng)[0]
         place = self.city.microgrid_at(lon, lat)
         community = self.city.ancestor(place.code, "community").name if place else ""
-        body: dict = {"category": code, "description": alert_texts.describe(code, community, self.rng),
+        body: dict[str, Any] = {"category": code, "description": alert_texts.describe(code, community, self.rng),
                       "channel": channel, "crs": "wgs84", "lon": round(lon, 7), "lat": round(lat, 7)}
         if channel == "app":  # a WeChat mini-program reports GCJ-02
             glon, glat = from_wgs84(lon, lat, "gcj02")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from shapely.strtree import STRtree
@@ -27,7 +28,7 @@ class Walker:
     speed_mps: float
     target: tuple[float, float] | None = None
     dwell_until: float = 0.0
-    pending: list[dict] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
     posting: bool = False
     errand: tuple[float, float] | None = None  # an order's place: go there and stay until it is resolved
 

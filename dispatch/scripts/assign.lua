@@ -2,7 +2,7 @@
 --
 -- KEYS[1] live marker (string)     KEYS[2] positions (GEO)     KEYS[3] seen (ZSET id -> unix s)
 -- KEYS[4] duty (HASH id -> state)  KEYS[5] load (HASH id -> n) KEYS[6] max load (HASH id -> n)
--- KEYS[7] pending (ZSET token -> expiry ms)
+-- KEYS[7] pending (ZSET token -> expiry ms)     KEYS[8] warm-up (HASH until, need: see warmup.lua)
 -- ARGV[1] lon   ARGV[2] lat   ARGV[3] radius in metres   ARGV[4] how many workers to claim
 -- ARGV[5] presence ttl (s)    ARGV[6] pending token      ARGV[7] pending ttl (ms)
 -- ARGV[8] n = number of excluded ids, ARGV[9 .. 8+n] excluded worker ids,
@@ -10,16 +10,29 @@
 --
 -- Eligible = has a max load, duty "available", seen within the presence ttl, load < max load.
 -- Returns {"nolive"} if the live state is missing (being rebuilt): nothing is claimed.
+-- Returns {"warming", until, present, need} while the presence warm-up after a rebuild lasts (warmup.lua has the
+-- rule; the same test, inline): nothing is claimed, the caller holds the incident until the workers are back.
 -- Otherwise {"ok", id1, dist1, id2, dist2, ...}: the claimed workers, preferred first, each group nearest
 -- first; each claimed worker's load is incremented by one and, when anything was claimed, the token is put
 -- in pending with its expiry (the caller removes it once its database transaction is known committed).
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'nolive'} end
+-- The marker must name this server's run id (live.lua: a promoted replica or a restarted server may lack the last
+-- writes of the master that wrote it; the state is rebuilt from PostgreSQL first).
+if redis.call('GET', KEYS[1]) ~= string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') then return {'nolive'} end
 
 local lon, lat, radius = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local need, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local warm = redis.call('HMGET', KEYS[8], 'until', 'need')
+if warm[1] then
+  local present = redis.call('ZCOUNT', KEYS[3], now - ttl, '+inf')
+  if now < tonumber(warm[1]) and present < tonumber(warm[2]) then
+    return {'warming', warm[1], tostring(present), warm[2]}
+  end
+  redis.call('DEL', KEYS[8])
+end
 
 local skip = {}
 local nexcl = tonumber(ARGV[8])

@@ -8,7 +8,9 @@
 -- Returns {"nolive"} if the live state is missing, else {"ok", status1, status2, ...} in the order of the ids,
 -- status one of: claimed | unknown (no live state for this worker) | off_duty | busy | away (no recent
 -- position) | full (at max load). The token goes into pending when anything was claimed.
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'nolive'} end
+-- The marker must name this server's run id (live.lua: a promoted replica or a restarted server may lack the last
+-- writes of the master that wrote it; the state is rebuilt from PostgreSQL first).
+if redis.call('GET', KEYS[1]) ~= string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') then return {'nolive'} end
 
 local ttl = tonumber(ARGV[1])
 local t = redis.call('TIME')

@@ -18,8 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_regions_geom_upper', 'regions', ['geom'], unique=False, postgresql_using='gist',
-                    postgresql_where=sa.text('depth <= 2'))
+    # Built concurrently: writes go on meanwhile (docs/operations-upgrades.md).
+    with op.get_context().autocommit_block():
+        op.create_index('ix_regions_geom_upper', 'regions', ['geom'], unique=False, postgresql_using='gist',
+                        postgresql_where=sa.text('depth <= 2'), postgresql_concurrently=True,
+                        if_not_exists=True)
 
 
 def downgrade() -> None:

@@ -22,10 +22,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('regions', sa.Column('path_names', postgresql.ARRAY(sa.String(length=200)), server_default='{}',
-                                       nullable=False))
-    op.add_column('regions', sa.Column('path_levels', postgresql.ARRAY(sa.String(length=16)), server_default='{}',
-                                       nullable=False))
+    # Online (docs/operations-upgrades.md): the columns commit before the backfill, so the backfill holds row locks
+    # only, and the index is built concurrently. The schema is the same as built in one go.
+    ctx = op.get_context()
+    with ctx.autocommit_block():
+        op.execute("ALTER TABLE regions ADD COLUMN IF NOT EXISTS path_names VARCHAR(200)[] DEFAULT '{}' NOT NULL, "
+                   "ADD COLUMN IF NOT EXISTS path_levels VARCHAR(16)[] DEFAULT '{}' NOT NULL")
     op.execute("""
         UPDATE regions r SET path_names = c.names, path_levels = c.levels
         FROM (SELECT r2.id, array_agg(a.name ORDER BY o.i) AS names, array_agg(a.level ORDER BY o.i) AS levels
@@ -34,8 +36,9 @@ def upgrade() -> None:
               GROUP BY r2.id HAVING count(*) = cardinality(r2.path)) c
         WHERE r.id = c.id
     """)
-    op.create_index('ix_regions_geom_deepest', 'regions', ['geom'], unique=False, postgresql_using='gist',
-                    postgresql_where=sa.text('depth >= 4'))
+    with ctx.autocommit_block():
+        op.create_index('ix_regions_geom_deepest', 'regions', ['geom'], unique=False, postgresql_using='gist',
+                        postgresql_where=sa.text('depth >= 4'), postgresql_concurrently=True, if_not_exists=True)
 
 
 def downgrade() -> None:

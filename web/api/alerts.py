@@ -1,57 +1,45 @@
-"""POST /api/v1/alerts: one report from any channel → stored, located, dispatched (command.intake)."""
+"""POST /api/v1/alerts: one report from any channel → stored, located, dispatched (command.intake.intake)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Response
-from pydantic import BaseModel, ConfigDict, Field
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Header, Response
+from pydantic import Field
 
-from command.errors import Forbidden
-from command.events import Actor
-from command.intake import CHANNELS, MAX_DESCRIPTION, AlertIn, submit_alert
-from command.security import Principal
-from command.settings import Settings
-from command.summaries import incident_summary, order_summary
-from geo.coords import Crs
-from web.deps import get_redis, get_session, get_settings, require_roles
+from command.core.errors import Conflict, Forbidden
+from command.core.events import Actor
+from command.core.scoping import region_in_scope
+from command.core.summaries import incident_summary, order_summary
+from command.intake.intake import CHANNELS, AlertIn, submit_alert
+from web.deps import OperatorOrWorker, RedisDep, SessionDep, SettingsDep
+from web.openapi_errors import errors, replayed
+from web.request_models import Body, Report
+from web.request_types import IdempotencyKey, SafeLine, VisibleLine
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-Channel = Literal[CHANNELS]  # type: ignore[valid-type]
+# "cap" is the CAP adapter's own (POST /api/v1/cap): an alert cannot claim to be a warning feed's message;
+# "petition" is registered by petition staff (POST /api/v1/petitions), with its steps and sensitive petitioner.
+Channel = Literal[tuple(c for c in CHANNELS if c not in ("cap", "petition"))]  # type: ignore[valid-type]
 
 
-class Reporter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=100)
-    phone: str | None = Field(None, min_length=3, max_length=32)
+class Reporter(Body):
+    name: VisibleLine | None = Field(None, min_length=1, max_length=100)
+    phone: SafeLine | None = Field(None, min_length=3, max_length=32)
 
 
-class AlertBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    category: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: Crs = Crs.wgs84
+class AlertBody(Report):
     channel: Channel
     reporter: Reporter | None = None
-    priority: int | None = Field(None, ge=1, le=4)
-    external_id: str | None = Field(None, min_length=1, max_length=128)
+    external_id: SafeLine | None = Field(None, min_length=1, max_length=128,
+                                         description="the sender's own id: unique per channel for this caller")
 
 
-@router.post("/alerts", status_code=201)
-async def post_alert(
-    body: AlertBody,
-    response: Response,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=128),
-    principal: Principal = Depends(require_roles("operator", "supervisor", "worker")),
-    session: AsyncSession = Depends(get_session),
-    redis: Redis = Depends(get_redis),
-    settings: Settings = Depends(get_settings),
-) -> dict:
+@router.post("/alerts", status_code=201, responses=replayed() | errors(409))
+async def post_alert(body: AlertBody, response: Response, principal: OperatorOrWorker,
+                     session: SessionDep, redis: RedisDep, settings: SettingsDep,
+                     idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None) -> dict:
     """201 with the new incident, its region chain (top-down) and the orders created; a retry with the same
     external_id (per channel) or Idempotency-Key answers 200 with the same incident (`replayed: true`)."""
     if principal.role == "worker" and body.channel != "patrol":
@@ -64,6 +52,11 @@ async def post_alert(
                       channel=body.channel, crs=body.crs.value, priority=body.priority,
                       reporter_name=reporter.name, reporter_phone=reporter.phone, external_id=body.external_id),
     )
+    outside = not region_in_scope(principal, result.incident.region_path)
+    if not result.created and principal.role != "worker" and outside:
+        # The caller's own earlier report (keys and external ids are per caller), but no longer in their region.
+        raise Conflict("this external_id / Idempotency-Key was already used, for an incident outside your region",
+                       details={"field": "external_id" if body.external_id is not None else "Idempotency-Key"})
     if not result.created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

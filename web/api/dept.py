@@ -6,49 +6,39 @@ resolve); a liaison may also sign for through its /accept, which calls the same 
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
+from pydantic import Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from command import extensions, liaison
-from command.errors import InvalidInput
-from command.lifecycle import OrderStatus
-from command.models import Incident, Order
-from command.scoping import incident_clause
-from command.security import Principal
-from command.summaries import incident_summary, iso, order_summary
-from web.deps import get_session, require_roles
+from command.core.errors import InvalidInput
+from command.core.lifecycle import OrderStatus
+from command.core.models import Incident, Order
+from command.core.scoping import incident_clause
+from command.core.summaries import incident_summary, iso, order_summary
+from command.orders import extensions, liaison
+from web.deps import Liaison, SessionDep
 from web.idempotency import IDEMPOTENT
+from web.request_models import Body, Photos, Reason, ReasonIn
+from web.request_types import Id64, Instant, SafeLine
 
 # Actions take an Idempotency-Key (web.idempotency): a phone retrying on a flaky network applies them once.
 router = APIRouter(prefix="/api/v1/dept", tags=["department work orders"], dependencies=[IDEMPOTENT])
-Liaison = require_roles("liaison", "supervisor")
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NoteIn(Body):
+    text: Reason
+    photos: Photos = Field(default_factory=list)
 
 
-class NoteIn(_Body):
-    text: str = Field(min_length=1, max_length=4000)
-    photos: list[str] = Field(default_factory=list, max_length=12)
+class ExtensionIn(ReasonIn):
+    due_at: Instant
 
 
-class ReasonIn(_Body):
-    reason: str = Field(min_length=1, max_length=4000)
-
-
-class ExtensionIn(_Body):
-    reason: str = Field(min_length=1, max_length=4000)
-    due_at: datetime
-
-
-class DoneIn(_Body):
-    feedback: str = Field(min_length=1, max_length=4000)
-    photos: list[str] = Field(default_factory=list, max_length=12)
+class DoneIn(Body):
+    feedback: Reason
+    photos: Photos = Field(default_factory=list)
 
 
 def order_out(order: Order) -> dict:
@@ -57,13 +47,9 @@ def order_out(order: Order) -> dict:
 
 
 @router.get("/orders")
-async def list_orders(
-    status: OrderStatus | None = None,
-    department: str | None = Query(None, max_length=64),
-    limit: int = Query(100, ge=1, le=500),
-    principal: Principal = Depends(Liaison),
-    session: AsyncSession = Depends(get_session),
-) -> dict:
+async def list_orders(principal: Liaison, session: SessionDep, status: OrderStatus | None = None,
+                      department: Annotated[SafeLine | None, Query(max_length=64)] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict:
     """A liaison sees their department's orders; a supervisor names a department (within their region)."""
     code = principal.department_code if principal.role == "liaison" else department
     if not code:
@@ -80,28 +66,28 @@ async def list_orders(
 
 
 @router.post("/orders/{order_id}/sign")
-async def sign(order_id: int, principal: Principal = Depends(Liaison),
-               session: AsyncSession = Depends(get_session)) -> dict:
+async def sign(order_id: Id64, principal: Liaison,
+               session: SessionDep) -> dict:
     return order_out(await liaison.sign_for(session, order_id=order_id, principal=principal))
 
 
 @router.post("/orders/{order_id}/notes", status_code=201)
-async def note(order_id: int, body: NoteIn, principal: Principal = Depends(Liaison),
-               session: AsyncSession = Depends(get_session)) -> dict:
+async def note(order_id: Id64, body: NoteIn, principal: Liaison,
+               session: SessionDep) -> dict:
     event = await liaison.add_note(session, order_id=order_id, principal=principal, text=body.text,
                                    photos=body.photos)
     return {"event_id": event.id, "order_id": order_id}
 
 
 @router.post("/orders/{order_id}/send-back")
-async def send_back(order_id: int, body: ReasonIn, principal: Principal = Depends(Liaison),
-                    session: AsyncSession = Depends(get_session)) -> dict:
+async def send_back(order_id: Id64, body: ReasonIn, principal: Liaison,
+                    session: SessionDep) -> dict:
     return order_out(await liaison.send_back(session, order_id=order_id, principal=principal, reason=body.reason))
 
 
 @router.post("/orders/{order_id}/extensions", status_code=201)
-async def ask_extension(order_id: int, body: ExtensionIn, principal: Principal = Depends(Liaison),
-                        session: AsyncSession = Depends(get_session)) -> dict:
+async def ask_extension(order_id: Id64, body: ExtensionIn, principal: Liaison,
+                        session: SessionDep) -> dict:
     req = await extensions.request_extension(session, order_id=order_id, principal=principal,
                                              reason=body.reason, due_at=body.due_at)
     return {"id": req.id, "order_id": req.order_id, "status": req.status,
@@ -109,8 +95,8 @@ async def ask_extension(order_id: int, body: ExtensionIn, principal: Principal =
 
 
 @router.post("/orders/{order_id}/done")
-async def done(order_id: int, body: DoneIn, principal: Principal = Depends(Liaison),
-               session: AsyncSession = Depends(get_session)) -> dict:
+async def done(order_id: Id64, body: DoneIn, principal: Liaison,
+               session: SessionDep) -> dict:
     order = await liaison.report_done(session, order_id=order_id, principal=principal, feedback=body.feedback,
                                       photos=body.photos)
     return order_out(order)

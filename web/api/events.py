@@ -6,14 +6,14 @@ re-created): refetch state through the REST API, then carry on from `next`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated
 
-from command import stream
-from command.security import Principal
-from command.stream_scope import resolve_scope
-from web.deps import current_principal, get_redis, get_session
+from fastapi import APIRouter, Query
+
+from command.realtime import stream
+from command.realtime.stream_scope import resolve_scope
+from web.deps import CurrentUser, RedisDep, SessionDep
+from web.request_types import SafeLine
 
 router = APIRouter(prefix="/api/v1", tags=["realtime"])
 
@@ -22,12 +22,10 @@ _SCAN_FACTOR = 20  # entries scanned per request at most, as a multiple of `limi
 
 @router.get("/events")
 async def poll_events(
-    after: str | None = Query(None, max_length=48, description="last event id seen (<ms>-<seq>)"),
-    region: str | None = Query(None, max_length=64, description="region code to watch (operators)"),
-    limit: int = Query(200, ge=1, le=1000),
-    principal: Principal = Depends(current_principal),
-    session: AsyncSession = Depends(get_session),
-    redis: Redis = Depends(get_redis),
+    principal: CurrentUser, session: SessionDep, redis: RedisDep,
+    after: Annotated[SafeLine | None, Query(max_length=48, description="last event id seen (<ms>-<seq>)")] = None,
+    region: Annotated[SafeLine | None, Query(max_length=64, description="region code to watch (operators)")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict:
     if after is not None:
         stream.parse_id(after)  # 422 on a malformed id

@@ -7,45 +7,32 @@ applied once."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Response
-from pydantic import BaseModel, ConfigDict, Field
-from redis.asyncio import Redis
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated
 
-from command.attachments import attach_photos
-from command.errors import NotFound
-from command.events import Actor
-from command.field_notes import MAX_TEXT, add_worker_note
-from command.intake import MAX_DESCRIPTION, AlertIn, submit_alert
-from command.models import Department
-from command.security import Principal
-from command.settings import Settings
-from command.summaries import incident_summary, order_summary
-from command.uploads import MAX_PHOTOS, check_photos
-from geo.coords import Crs
-from web.deps import get_redis, get_session, get_settings, require_roles
+from fastapi import APIRouter, Header, Response
+from pydantic import Field
+from sqlalchemy import select
+
+from command.assign.field_notes import MAX_TEXT, add_worker_note
+from command.core.errors import NotFound
+from command.core.events import Actor
+from command.core.models import Department
+from command.core.summaries import incident_summary, order_summary
+from command.intake.attachments import attach_photos
+from command.intake.intake import AlertIn, stored_key, submit_alert
+from command.orders.uploads import check_photos
+from web.deps import LiaisonOnly, RedisDep, SessionDep, SettingsDep, Worker
 from web.idempotency import IDEMPOTENT
+from web.openapi_errors import errors, replayed
+from web.request_models import Body, FindingIn, Photos
+from web.request_types import Id64, IdempotencyKey, SafeText
 
 router = APIRouter(prefix="/api/v1", tags=["worker app"])
-_worker = require_roles("worker")
 
 
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str | None = Field(None, max_length=MAX_TEXT)
-    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
-
-
-class FindingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    category: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    crs: Crs = Crs.wgs84
-    priority: int | None = Field(None, ge=1, le=4)
-    photos: list[str] = Field(default_factory=list, max_length=MAX_PHOTOS)
+class NoteIn(Body):
+    text: SafeText | None = Field(None, max_length=MAX_TEXT)
+    photos: Photos = Field(default_factory=list)
 
 
 def _event_out(event: object) -> dict:
@@ -53,36 +40,37 @@ def _event_out(event: object) -> dict:
 
 
 @router.post("/orders/{order_id}/arrive", status_code=201, dependencies=[IDEMPOTENT])
-async def arrive(order_id: int, body: NoteIn, principal: Principal = Depends(_worker),
-                 session: AsyncSession = Depends(get_session)) -> dict:
+async def arrive(order_id: Id64, body: NoteIn, principal: Worker,
+                 session: SessionDep) -> dict:
     """到场: once per order, with an optional note and photos."""
     return _event_out(await add_worker_note(session, order_id=order_id, principal=principal, text=body.text,
                                             photos=body.photos, arrived=True))
 
 
 @router.post("/orders/{order_id}/notes", status_code=201, dependencies=[IDEMPOTENT])
-async def note(order_id: int, body: NoteIn, principal: Principal = Depends(_worker),
-               session: AsyncSession = Depends(get_session)) -> dict:
+async def note(order_id: Id64, body: NoteIn, principal: Worker,
+               session: SessionDep) -> dict:
     return _event_out(await add_worker_note(session, order_id=order_id, principal=principal, text=body.text,
                                             photos=body.photos))
 
 
-@router.post("/workers/me/findings", status_code=201)
-async def finding(body: FindingIn, response: Response,
-                  idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=128),
-                  principal: Principal = Depends(_worker), session: AsyncSession = Depends(get_session),
-                  redis: Redis = Depends(get_redis), settings: Settings = Depends(get_settings)) -> dict:
+@router.post("/workers/me/findings", status_code=201, responses=replayed() | errors(409))
+async def finding(body: FindingIn, response: Response, principal: Worker, session: SessionDep,
+                  redis: RedisDep, settings: SettingsDep,
+                  idempotency_key: Annotated[IdempotencyKey | None, Header(alias="Idempotency-Key")] = None) -> dict:
     """巡查发现上报: a new incident on the patrol channel with its photos; the same Idempotency-Key scope as
     POST /api/v1/alerts (the intake's own), so a retry answers 200 with the same incident."""
-    photos = await check_photos(session, body.photos)  # before intake: a bad id changes nothing
+    scope = f"u{principal.user_id}"
+    photos = await check_photos(session, body.photos, uploaded_by=principal.user_id,  # before intake: a bad id
+                                replay_key=stored_key(scope, idempotency_key))  # changes nothing
     actor = Actor(principal.username, principal.user_id)
     result = await submit_alert(
-        session, redis, settings=settings, actor=actor, idempotency_key=idempotency_key,
-        key_scope=f"u{principal.user_id}",
+        session, redis, settings=settings, actor=actor, idempotency_key=idempotency_key, key_scope=scope,
         alert=AlertIn(category=body.category, description=body.description, lon=body.lon, lat=body.lat,
                       channel="patrol", crs=body.crs.value, priority=body.priority))
     if result.created:
-        await attach_photos(session, incident=result.incident, photos=photos, actor=actor)
+        await attach_photos(session, incident=result.incident, photos=photos, actor=actor,
+                            uploaded_by=principal.user_id)
     else:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -90,9 +78,9 @@ async def finding(body: FindingIn, response: Response,
             "orders": [order_summary(o) for o in result.orders]}
 
 
-@router.get("/departments/mine")
-async def my_department(principal: Principal = Depends(require_roles("liaison")),
-                        session: AsyncSession = Depends(get_session)) -> dict:
+@router.get("/departments/mine", responses=errors(404))
+async def my_department(principal: LiaisonOnly,
+                        session: SessionDep) -> dict:
     """The liaison's own department (name, kind, jurisdiction) for the console's title."""
     dep = await session.scalar(select(Department).where(Department.code == principal.department_code))
     if dep is None:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated
 
-from command.security import Principal
-from command.settings import Settings
+from fastapi import APIRouter, Query
+
 from geo.coords import Crs, to_wgs84
 from geo.locate import locate as locate_point
-from web.deps import current_principal, get_session, get_settings
+from web.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 
 @router.get("/locate")
 async def locate(
-    lon: float = Query(..., ge=-180, le=180, description="longitude in `crs`"),
-    lat: float = Query(..., ge=-90, le=90, description="latitude in `crs`"),
-    crs: Crs = Query(Crs.wgs84, description="wgs84 (GPS), gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)"),
-    principal: Principal = Depends(current_principal),
-    session: AsyncSession = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    principal: CurrentUser, session: SessionDep, settings: SettingsDep,
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude in `crs`")],
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude in `crs`")],
+    crs: Annotated[Crs, Query(description="wgs84 (GPS), gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)")] = Crs.wgs84,
 ) -> dict:
     wlon, wlat = to_wgs84(lon, lat, crs)
     found = await locate_point(session, lon=wlon, lat=wlat, tolerance_m=settings.locate_tolerance_m)

@@ -1,4 +1,4 @@
-"""Read endpoints of the wall display and the operator console (command.screen_board):
+"""Read endpoints of the wall display and the operator console (command.reports.screen_board):
 
   GET /api/v1/screen/board    the watched region, its region and department names, the incidents on the map,
                               the deadlines counting down and the open queue sizes — everything a screen
@@ -13,16 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from command import screen_board as board
-from command.security import Principal
-from command.settings import Settings
-from web.deps import get_session, get_settings, require_roles
+from command.reports import screen_board as board
+from web.deps import CurrentUser, Operator, SessionDep, SettingsDep
 from web.ratelimit import rate_limited
+from web.request_types import SafeLine
 
 router = APIRouter(prefix="/api/v1", tags=["screens"])
-Watcher = require_roles("operator", "supervisor")
 REGION = Query(None, min_length=1, max_length=64, description="a region within yours (default: yours)")
 
 
@@ -33,11 +30,7 @@ def _region_out(region: object | None) -> dict | None:
 
 
 @router.get("/screen/board")
-async def get_board(
-    region: str | None = REGION,
-    principal: Principal = Depends(Watcher),
-    session: AsyncSession = Depends(get_session),
-) -> dict:
+async def get_board(principal: Operator, session: SessionDep, region: SafeLine | None = REGION) -> dict:
     now = datetime.now(UTC)
     watched = await board.watched_region(session, principal=principal, region=region)
     return {
@@ -52,12 +45,8 @@ async def get_board(
 
 
 @router.get("/screen/figures")
-async def get_figures(
-    region: str | None = REGION,
-    principal: Principal = Depends(Watcher),
-    session: AsyncSession = Depends(get_session),
-    settings: Settings = Depends(get_settings),
-) -> dict:
+async def get_figures(principal: Operator, session: SessionDep, settings: SettingsDep,
+                      region: SafeLine | None = REGION) -> dict:
     now = datetime.now(UTC)
     watched = await board.watched_region(session, principal=principal, region=region)
     figures = await board.today_figures(session, principal=principal, watched=watched, now=now, tz=settings.timezone)
@@ -65,12 +54,10 @@ async def get_figures(
 
 
 @router.get("/screen/resources")
-async def get_resources(
-    region: str | None = REGION,
-    principal: Principal = Depends(Watcher),
-    session: AsyncSession = Depends(get_session),
-) -> dict:
-    watched = await board.watched_region(session, principal=principal, region=region)
+async def get_resources(principal: CurrentUser, session: SessionDep,
+                        region: SafeLine | None = REGION) -> dict:
+    """Operators, supervisors and admins, within their region: the same rule as the `resources` tiles."""
+    watched = await board.resources_region(session, principal=principal, region=region)
     return await board.resources_geojson(session, watched=watched)
 
 
@@ -79,5 +66,5 @@ def _catalog_limit(request: Request) -> int:
 
 
 @router.get("/categories", dependencies=[Depends(rate_limited("categories", _catalog_limit))])
-async def get_categories(session: AsyncSession = Depends(get_session)) -> dict:
+async def get_categories(session: SessionDep) -> dict:
     return {"items": await board.categories(session)}

@@ -3,37 +3,29 @@ caller's region."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from command import ledger, stats
-from command.security import Principal
-from command.settings import Settings
-from web.deps import get_session, get_settings, require_roles
+from command.reports import ledger, stats
+from web.deps import Operator, ReadSessionDep, SettingsDep
+from web.request_types import Instant, SafeLine
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"])
-Staff = require_roles("supervisor", "operator")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/stats")
-async def figures(
-    start: datetime = Query(..., alias="from"),
-    end: datetime = Query(..., alias="to"),
-    group: Literal["category", "region", "department", "period", "total"] = "total",
-    period: Literal["day", "week", "half_month", "month"] = "day",
-    region: str | None = Query(None, max_length=64),
-    category: str | None = Query(None, max_length=64),
-    department: str | None = Query(None, max_length=64),
-    principal: Principal = Depends(Staff),
-    session: AsyncSession = Depends(get_session),
-    settings: Settings = Depends(get_settings),
-) -> dict:
+async def figures(start: Annotated[Instant, Query(alias="from")],
+                  end: Annotated[Instant, Query(alias="to")], principal: Operator,
+                  session: ReadSessionDep, settings: SettingsDep,
+                  group: Literal["category", "region", "department", "period", "total"] = "total",
+                  period: Literal["day", "week", "half_month", "month"] = "day",
+                  region: Annotated[SafeLine | None, Query(max_length=64)] = None,
+                  category: Annotated[SafeLine | None, Query(max_length=64)] = None,
+                  department: Annotated[SafeLine | None, Query(max_length=64)] = None) -> dict:
     q = stats.Query(start=start, end=end, group=group, period=period, region_code=region, category_code=category,
                     department_code=department, tz=settings.timezone)
     rows = await stats.compute(session, principal=principal, q=q)
@@ -41,16 +33,13 @@ async def figures(
             "rows": [r.as_dict() for r in rows], "total": stats.total(rows).as_dict()}
 
 
-@router.get("/ledger")
-async def export_ledger(
-    start: datetime = Query(..., alias="from"),
-    end: datetime = Query(..., alias="to"),
-    fmt: Literal["csv", "xlsx"] = Query("xlsx", alias="format"),
-    region: str | None = Query(None, max_length=64),
-    principal: Principal = Depends(Staff),
-    session: AsyncSession = Depends(get_session),
-    settings: Settings = Depends(get_settings),
-) -> Response:
+@router.get("/ledger", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the ledger file"}})
+async def export_ledger(start: Annotated[Instant, Query(alias="from")],
+                        end: Annotated[Instant, Query(alias="to")], principal: Operator,
+                        session: ReadSessionDep, settings: SettingsDep,
+                        fmt: Literal["csv", "xlsx"] = Query("xlsx", alias="format"),
+                        region: Annotated[SafeLine | None, Query(max_length=64)] = None) -> Response:
     q = stats.Query(start=start, end=end, group="category", region_code=region, tz=settings.timezone)
     figures_by_category = await stats.compute(session, principal=principal, q=q)  # also validates the query
     rows = await ledger.rows(session, principal=principal, start=start, end=end, region_code=region)

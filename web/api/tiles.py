@@ -6,20 +6,25 @@ private to the caller, cached briefly, and carry an ETag so a re-request of an u
 
 Low-zoom tiles (a wall display's province or city view: a few dozen tiles, each the same for every caller and
 each costing milliseconds of PostGIS and Python) are also kept per process (app.state) for `SERVER_TTL_S`, the
-same staleness the Cache-Control header already allows a browser after an import."""
+same staleness the Cache-Control header already allows a browser after an import.
+
+The `resources` layer follows the rule of GET /api/v1/screen/resources (command.reports.screen_board.resources_region):
+operators, supervisors and admins only, and only the points inside their region."""
 
 from __future__ import annotations
 
 import hashlib
+from functools import partial
+from typing import Annotated
 
 from cachetools import TTLCache
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import APIRouter, Path, Request, Response
 
-from command.errors import NotFound
-from command.security import Principal
-from geo.tiles import LAYERS
-from web.deps import current_principal, get_session
+from command.core.errors import NotFound
+from command.reports.screen_board import resources_region
+from geo.tiles import LAYERS, MAX_ZOOM, resources_tile
+from web.deps import CurrentUser, ReadSessionDep
+from web.request_types import INT32_MAX, SafeLine
 
 router = APIRouter(tags=["geo"])
 
@@ -30,7 +35,7 @@ SERVER_MAX_ZOOM = 10  # z ≤ 10: at most ~2,000 tiles over a province; deeper t
 SERVER_MAX_BYTES = 64 * 1024 * 1024
 
 
-def _server_cache(request: Request) -> TTLCache[tuple[str, int, int, int], bytes]:
+def _server_cache(request: Request) -> TTLCache[tuple[str, int, int, int, int | None], bytes]:
     cache = getattr(request.app.state, "tile_cache", None)
     if cache is None:
         cache = request.app.state.tile_cache = TTLCache(maxsize=SERVER_MAX_BYTES, ttl=SERVER_TTL_S, getsizeof=len)
@@ -38,16 +43,20 @@ def _server_cache(request: Request) -> TTLCache[tuple[str, int, int, int], bytes
 
 
 @router.get("/tiles/{layer}/{z}/{x}/{y}.pbf", response_class=Response,
-            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"}})
-async def tile(
-    layer: str, z: int, x: int, y: int, request: Request,
-    principal: Principal = Depends(current_principal),
-    session: AsyncSession = Depends(get_session),
-) -> Response:
+            responses={200: {"content": {MVT: {}}}, 204: {"description": "empty tile"},
+                       304: {"description": "not modified (If-None-Match)"}})
+async def tile(request: Request, layer: Annotated[SafeLine, Path(max_length=32)],
+               principal: CurrentUser, session: ReadSessionDep, z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
+               x: Annotated[int, Path(ge=0, le=INT32_MAX)], y: Annotated[int, Path(ge=0, le=INT32_MAX)]) -> Response:
     build = LAYERS.get(layer)
     if build is None:
         raise NotFound(f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}")
-    key = (layer, z, x, y)
+    within: int | None = None
+    if build is resources_tile:
+        watched = await resources_region(session, principal=principal, region=None)
+        within = watched.id if watched is not None else None
+        build = partial(resources_tile, within=within)
+    key = (layer, z, x, y, within)
     cache = _server_cache(request) if z <= SERVER_MAX_ZOOM else None
     body = cache.get(key) if cache is not None else None
     if body is None:

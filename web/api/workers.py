@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from command.security import Principal
-from command.settings import Settings
-from command.workers import MAX_BATCH, PositionIn, list_live_workers, my_orders, report_position, set_duty
+from command.assign.workers import MAX_BATCH, PositionIn, list_live_workers, my_orders, report_position, set_duty
 from geo.coords import Crs
-from web.deps import get_redis, get_session, get_settings, require_roles
+from web.deps import Operator, RedisDep, SessionDep, SettingsDep, Worker
+from web.request_types import Instant, Lat, Lon, SafeLine
 
 router = APIRouter(prefix="/api/v1/workers", tags=["workers"])
-_worker = require_roles("worker")
 
 
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-85.05112878, le=85.05112878)
+    lon: Lon
+    lat: Annotated[Lat, Ge(-85.05112878), Le(85.05112878)]  # Redis GEO's range
     crs: Crs = Crs.wgs84
-    ts: datetime | None = None
+    ts: Instant | None = None
 
 
 class Batch(BaseModel):
@@ -35,12 +32,12 @@ class Batch(BaseModel):
 
 class StatusBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    status: str = Field(description="available | busy | off_duty")
+    status: SafeLine = Field(max_length=16, description="available | busy | off_duty")
 
 
 @router.post("/me/position")
-async def post_position(body: Position | Batch, request: Request, principal: Principal = Depends(_worker),
-                        redis: Redis = Depends(get_redis)) -> dict:
+async def post_position(body: Position | Batch, request: Request, principal: Worker,
+                        redis: RedisDep) -> dict:
     """No database transaction: a report goes straight to Redis (the worker is registered on first report)."""
     items = body.positions if isinstance(body, Batch) else [body]
     stored = await report_position(
@@ -50,22 +47,20 @@ async def post_position(body: Position | Batch, request: Request, principal: Pri
 
 
 @router.post("/me/status")
-async def post_status(body: StatusBody, principal: Principal = Depends(_worker),
-                      session: AsyncSession = Depends(get_session), redis: Redis = Depends(get_redis)) -> dict:
+async def post_status(body: StatusBody, principal: Worker,
+                      session: SessionDep, redis: RedisDep) -> dict:
     return {"status": await set_duty(session, redis, principal=principal, duty=body.status)}
 
 
 @router.get("/me/orders")
-async def get_my_orders(open: bool = True, principal: Principal = Depends(_worker),
-                        session: AsyncSession = Depends(get_session)) -> dict:
+async def get_my_orders(principal: Worker, session: SessionDep, open: bool = True) -> dict:
     return {"items": await my_orders(session, principal=principal, open_only=open)}
 
 
 @router.get("")
-async def get_workers(region: str | None = None,
-                      principal: Principal = Depends(require_roles("operator", "supervisor")),
-                      session: AsyncSession = Depends(get_session), redis: Redis = Depends(get_redis),
-                      settings: Settings = Depends(get_settings)) -> dict:
+async def get_workers(principal: Operator, session: SessionDep, redis: RedisDep,
+                      settings: SettingsDep,
+                      region: Annotated[SafeLine | None, Query(min_length=1, max_length=64)] = None) -> dict:
     """Workers serving the caller's region (names masked) with position, availability and load."""
     return {"items": await list_live_workers(session, redis, principal=principal, region=region,
                                              settings=settings)}

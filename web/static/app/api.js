@@ -1,5 +1,6 @@
 // The one JSON API client: bearer token (from auth.js), JSON bodies, the domain error shape, Idempotency-Key.
 // A network failure is ApiError with status 0, so callers can tell "not sent" from "refused".
+import { auth } from "./auth.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, details) {
@@ -10,9 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-const auth = () => (window.gridcmd && window.gridcmd.auth) || null;
-
-let unauthorized = () => { const a = auth(); if (a) { a.clear(); a.toLogin(); } };
+let unauthorized = () => { auth.clear(); auth.toLogin(); };
 
 // A page with its own sign-in view (the worker app) replaces the default "go to /login".
 export function onUnauthorized(fn) { unauthorized = fn; }
@@ -29,12 +28,12 @@ export function newKey() {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-// api("POST", "/api/v1/orders/3/accept", { body: {...}, idempotencyKey, auth: true, form: FormData })
+// api("POST", "/api/v1/orders/3/accept", { body: {...}, idempotencyKey, auth: true, form: FormData, headers: {...} })
 export async function api(method, path, opts = {}) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", ...(opts.headers || {}) };
   const withAuth = opts.auth !== false;
-  const a = auth();
-  if (withAuth && a && a.token()) { headers.Authorization = "Bearer " + a.token(); }
+  const token = withAuth && auth.token();
+  if (token) { headers.Authorization = "Bearer " + token; }
   if (opts.idempotencyKey) { headers["Idempotency-Key"] = opts.idempotencyKey; }
   let body;
   if (opts.form !== undefined) {

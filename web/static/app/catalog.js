@@ -71,3 +71,12 @@ export function placeOf(incident) {
   }
   return names.join(" · ");
 }
+
+// [code, name] pairs for pickers (the department and region names the screen board gave).
+export function departmentList() {
+  return Array.from(departments.entries()).sort((a, b) => a[0].localeCompare(b[0]));
+}
+
+export function regionList() {
+  return Array.from(regions.entries()).map(([code, r]) => [code, r.name, r.level]);
+}

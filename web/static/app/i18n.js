@@ -34,6 +34,12 @@ function format(options) {
 }
 
 // "11/23 14:05"
+// Today's date (YYYY-MM-DD) in the centre's time zone, whatever the browser's: periods are the centre's days.
+export function centreToday() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .format(new Date());
+}
+
 export function fmtTime(iso) {
   if (!iso) { return ""; }
   return format({ month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));

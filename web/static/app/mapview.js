@@ -4,7 +4,7 @@
 //
 //   const { map, ready } = createMap(el, config, { scale, padding });   // config: GET /api/v1/screen/config
 
-const auth = () => window.gridcmd.auth;
+import { auth } from "./auth.js";
 
 // Colours and widths per level (the legends use the same colours).
 export const LEVELS = [
@@ -15,6 +15,7 @@ export const LEVELS = [
   { level: "district", color: "#8fe9ff", width: [10, 2.6, 16, 5.0], minzoom: 0 },
 ];
 
+const BASEMAP_WAIT_MS = 3000;
 const STREET_FILLS = ["#163a63", "#124545", "#2a2d5c", "#1b4330", "#3b2f4f", "#3a3524"];
 
 export function regionStyle(origin, config, { scale = 1 } = {}) {
@@ -28,10 +29,16 @@ export function regionStyle(origin, config, { scale = 1 } = {}) {
     },
   };
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#07101c" } }];
-  if (config.basemap_url) {
-    sources.basemap = { type: "raster", tiles: [config.basemap_url], tileSize: 256 };
-    layers.push({ id: "basemap", type: "raster", source: "basemap",
-      paint: { "raster-opacity": 0.55, "raster-saturation": -0.6, "raster-brightness-max": 0.6 } });
+  // The configured base map preset (天地图 vector + annotation, an intranet XYZ source…), dimmed under the regions;
+  // none configured: region outlines alone.
+  const base = config.basemap ? config.basemap.layers
+    : (config.basemap_url ? [{ id: "basemap", tiles: [config.basemap_url], labels: false }] : []);
+  const labels = [];  // annotation layers go above the region fills, so place names stay readable
+  for (const b of base) {
+    sources[b.id] = { type: "raster", tiles: b.tiles, tileSize: 256, maxzoom: 18 };
+    (b.labels ? labels : layers).push({ id: b.id, type: "raster", source: b.id,
+      paint: b.labels ? { "raster-opacity": 0.8 }
+        : { "raster-opacity": 0.55, "raster-saturation": -0.6, "raster-brightness-max": 0.6 } });
   }
   const fill = (id, level, color, opacity) => ({ id, type: "fill", source: "regions", "source-layer": "regions",
     filter: ["==", ["get", "level"], level], paint: { "fill-color": color, "fill-opacity": opacity } });
@@ -52,7 +59,7 @@ export function regionStyle(origin, config, { scale = 1 } = {}) {
       paint: { "line-color": l.color, "line-width": ["interpolate", ["linear"], ["zoom"],
         l.width[0], l.width[1] * scale, l.width[2], l.width[3] * scale] } });
   }
-  return { version: 8, name: "gridcmd", sources, layers };
+  return { version: 8, name: "gridcmd", sources, layers: layers.concat(labels) };
 }
 
 export function createMap(container, config, { scale = 1, padding = 40, interactive = true } = {}) {
@@ -71,15 +78,23 @@ export function createMap(container, config, { scale = 1, padding = 40, interact
     touchPitch: false,
     transformRequest(url) {
       if (url.indexOf(origin + "/tiles/") === 0) {
-        return { url, headers: { Authorization: "Bearer " + auth().token() } };
+        return { url, headers: { Authorization: "Bearer " + auth.token() } };
       }
       return { url };
     },
   });
   map.on("error", (ev) => {
-    if (ev && ev.error && ev.error.status === 401) { auth().clear(); auth().toLogin(); }
+    if (ev && ev.error && ev.error.status === 401) { auth.clear(); auth.toLogin(); }
   });
-  const ready = new Promise((resolve) => map.once("load", () => resolve(map)));
+  const ready = new Promise((resolve) => {
+    map.once("load", () => resolve(map));
+    // A base map on another host that does not answer (an intranet without Internet, a 天地图 outage) must not keep
+    // the page from starting: "load" waits for every first tile, so with one configured the style is enough after
+    // BASEMAP_WAIT_MS.
+    if (config.basemap || config.basemap_url) {
+      map.once("style.load", () => window.setTimeout(() => resolve(map), BASEMAP_WAIT_MS));
+    }
+  });
   return { map, ready };
 }
 

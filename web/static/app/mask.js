@@ -15,7 +15,7 @@ export function maskPhones(text) {
     .replace(LONG_DIGITS, (all, head, tail) => head + "*".repeat(all.length - 4) + tail);
 }
 
-// 张三 → 张*, 王小明 → 王*明 (the same rule as the server's command.workers.mask_name).
+// 张三 → 张*, 王小明 → 王*明 (the same rule as the server's command.assign.workers.mask_name).
 export function maskName(name) {
   if (!name) { return ""; }
   const chars = Array.from(String(name));

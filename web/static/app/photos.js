@@ -3,6 +3,7 @@
 //
 //   const field = photoField({ t, max: 3 });  form.append(field.el);  ... await field.blobs()
 
+import { auth } from "./auth.js";
 import { h } from "./dom.js";
 
 export const TYPES = ["image/jpeg", "image/png", "image/webp"];
@@ -79,7 +80,7 @@ export function photoField({ t, max = 3, onError = () => {} }) {
 // send, so the bytes are fetched and shown through a blob: URL; a tap opens it full size.
 export function storedPhoto(uploadId, alt) {
   const img = h("img", { class: "stored-photo", alt });
-  const token = window.gridcmd.auth.token();
+  const token = auth.token();
   fetch("/api/v1/uploads/" + encodeURIComponent(uploadId), { headers: { Authorization: "Bearer " + token } })
     .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
     .then((blob) => {

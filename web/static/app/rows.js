@@ -5,6 +5,7 @@ import { fmtClock, label, t } from "./i18n.js";
 import { categoryName, placeOf } from "./catalog.js";
 import { statusColor } from "./status.js";
 import { maskPhones } from "./mask.js";
+import { isWaiting } from "./reasons.js";
 
 export function statusChip(status) {
   return h("span", { class: "chip", style: "--chip:" + statusColor(status), "data-status": status },
@@ -22,6 +23,13 @@ export const clockTime = fmtClock;
 // The attention box of the console reads the same codes as the timelines (app/reasons.js).
 export { attentionReasons } from "./reasons.js";
 
+// "Waiting for workers" beside the status, while dispatch waits for them after a live-state rebuild.
+export function waitingChip(inc) {
+  if (!inc.attention_reason || !isWaiting(inc.attention_reason)) { return null; }
+  return h("span", { class: "chip waiting", "data-waiting": "true", title: label("attention", "waiting_for_workers") },
+    t("console.waiting"));
+}
+
 // The latest move of one of the incident's orders: "网格员 已接单", "部门 已签收".
 function orderNote(order) {
   if (!order) { return null; }
@@ -37,7 +45,7 @@ export function incidentRow(inc, { selected = false, fresh = false, masked = fal
   priorityBadge(inc.priority),
   h("span", { class: "cat" }, categoryName(inc.category_code)),
   h("span", { class: "when" }, clockTime(inc.created_at)),
-  h("span", { class: "place" }, "#" + inc.id + " · ", statusChip(inc.status), " ", orderNote(inc.last_order),
-    placeOf(inc)),
+  h("span", { class: "place" }, "#" + inc.id + " · ", statusChip(inc.status), " ", waitingChip(inc), " ",
+    orderNote(inc.last_order), placeOf(inc)),
   h("span", { class: "desc" }, text));
 }

@@ -1,5 +1,5 @@
 // The incidents a page knows, kept current from the event stream: every incident event carries the incident's
-// summary (command/summaries.py), so an event is applied without refetching.
+// summary (command/core/summaries.py), so an event is applied without refetching.
 //
 // Start-up and `reset` without losing an event: the socket is opened first and its events are held while the
 // snapshot loads; then the snapshot is applied and the held events replayed on top (they are newer).

@@ -6,6 +6,7 @@ import { $, fill, h } from "../app/dom.js";
 import { t } from "../app/i18n.js";
 import { ApiError, get, newKey, post } from "../app/api.js";
 import { category, categoryList, categoryName } from "../app/catalog.js";
+import { debounce } from "../app/timing.js";
 
 function fillCategories(select) {
   const groups = { emergency: [], service: [] };
@@ -32,7 +33,6 @@ export function createForm({ map, onOpen, onClose, onCreated }) {
   const submit = $("#cf-submit");
   let key = null;
   let marker = null;
-  let locateTimer = null;
   let locateSeq = 0;
 
   fillCategories(f.category);
@@ -50,28 +50,25 @@ export function createForm({ map, onOpen, onClose, onCreated }) {
   }
 
   // Where the typed point falls (and, for GCJ-02/BD-09, where it is in WGS-84, for the marker).
-  function locateSoon() {
-    window.clearTimeout(locateTimer);
-    locateTimer = window.setTimeout(async () => {
-      const lon = number(f.lon.value), lat = number(f.lat.value);
-      if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
-        located.textContent = "";
-        return;
-      }
-      const seq = ++locateSeq;
-      try {
-        const r = await get(`/api/v1/locate?lon=${lon}&lat=${lat}&crs=${f.crs.value}`);
-        if (seq !== locateSeq) { return; }
-        showPoint(r.point.lon, r.point.lat);
-        located.classList.toggle("outside", !r.region);
-        located.textContent = r.region
-          ? t("console.located_in", { place: r.chain.slice().reverse().slice(1).map((x) => x.name).join(" › ") })
-          : t("console.outside_regions");
-      } catch (e) {
-        if (seq === locateSeq) { located.textContent = e.message; located.classList.add("outside"); }
-      }
-    }, 250);
-  }
+  const locateSoon = debounce(async () => {
+    const lon = number(f.lon.value), lat = number(f.lat.value);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat) || Math.abs(lon) > 180 || Math.abs(lat) > 90) {
+      located.textContent = "";
+      return;
+    }
+    const seq = ++locateSeq;
+    try {
+      const r = await get(`/api/v1/locate?lon=${lon}&lat=${lat}&crs=${f.crs.value}`);
+      if (seq !== locateSeq) { return; }
+      showPoint(r.point.lon, r.point.lat);
+      located.classList.toggle("outside", !r.region);
+      located.textContent = r.region
+        ? t("console.located_in", { place: r.chain.slice().reverse().slice(1).map((x) => x.name).join(" › ") })
+        : t("console.outside_regions");
+    } catch (e) {
+      if (seq === locateSeq) { located.textContent = e.message; located.classList.add("outside"); }
+    }
+  }, 250);
   for (const input of [f.lon, f.lat, f.crs]) { input.addEventListener("input", locateSoon); }
 
   function setError(message) {

@@ -6,7 +6,9 @@ import { get, newKey, post } from "../app/api.js";
 import { categoryName, departmentName, placeOf } from "../app/catalog.js";
 import { attentionReasons, clockTime, priorityBadge, statusChip } from "../app/rows.js";
 import { AVAILABILITY_COLORS, FINISHED, TERMINAL, statusColor } from "../app/status.js";
+import { debounce } from "../app/timing.js";
 import { deadlines, timeline } from "./timeline.js";
+import { departmentActions, dispositionActions, extensionRows, resolutionActions, runner } from "./actions.js";
 
 // States in which sending (another) worker makes sense.
 const DISPATCHABLE = new Set(["located", "dispatched", "in_progress", "needs_attention", "returned", "reopened",
@@ -42,6 +44,9 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
     return true;
   }
 
+  // The dialog actions (actions.js): a refusal keeps the dialog open with the server's message.
+  const run = runner(toast, async () => { onChanged(); await refresh(); });
+
   // Inputs that survive the panel's redraws (every event of the incident redraws it) while one is typed: the
   // same element is put back, with its value; render() gives it back the focus and the caret.
   const kept = new Map();
@@ -72,8 +77,13 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
         noted(`/api/v1/incidents/${inc.id}/close`, note, t("console.closed")) },
       t("console.close")));
     }
-    if (!buttons.length) { return null; }
-    return h("div", { class: "actions" }, note, buttons);
+    const more = [...departmentActions(inc, run), ...resolutionActions(inc, run)];
+    const side = dispositionActions(inc, run);
+    if (!buttons.length && !more.length && !side.length) { return null; }
+    return h("div", { class: "action-panel", id: "action-panel" },
+      buttons.length ? h("div", { class: "actions" }, note, buttons) : null,
+      more.length ? h("div", { class: "actions loop-actions" }, more) : null,
+      side.length ? h("div", { class: "actions side-actions" }, side) : null);
   }
 
   // The caller's name and number for a call-back (only operators get them from the API: PIPL).
@@ -117,7 +127,7 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
               t("console.dispatched_to", { name: c.name })) }, t("console.dispatch"))))));
   }
 
-  function render(inc, dl, cands) {
+  function render(inc, dl, cands, exts) {
     // Taking the children out blurs a focused input: note it, to put the focus and the caret back.
     const typing = root.contains(document.activeElement) && kept.get(document.activeElement.id) === document.activeElement
       ? { el: document.activeElement, start: document.activeElement.selectionStart,
@@ -138,6 +148,7 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
         : h("p", { class: "meta" }, t("console.no_orders")),
       cands ? [h("h3", {}, t("console.candidates"), h("span", { class: "meta" },
         t("console.within", { d: fmtDistance(cands.radius_m) }))), candidateTable(inc, cands)] : null,
+      exts.length ? [h("h3", {}, t("console.extensions")), extensionRows(exts, run)] : null,
       h("h3", {}, t("console.deadlines")), dl ? deadlines(dl.deadlines) : h("p", { class: "meta" }, "—"),
       superviseForm(inc),
       h("h3", {}, t("console.timeline")), timeline(inc.events, workerName));
@@ -154,25 +165,28 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
     const mine = ++seq;
     try {
       const inc = await get(`/api/v1/incidents/${id}`);
-      const [dl, cands] = await Promise.all([
+      const [dl, cands, exts] = await Promise.all([
         get(`/api/v1/incidents/${id}/deadlines`).catch(() => null),
         DISPATCHABLE.has(inc.status) && !TERMINAL.has(inc.status)
           ? get(`/api/v1/incidents/${id}/candidates?limit=8`).catch(() => null) : Promise.resolve(null),
+        // 延期 requests waiting for a decision (the list is the caller's region's; this incident's are kept).
+        inc.orders.length ? get("/api/v1/supervision/extensions?status=pending")
+          .then((r) => r.extensions.filter((x) => x.incident.id === id)).catch(() => []) : Promise.resolve([]),
       ]);
       if (mine !== seq || id !== currentId) { return; }
       if (!cands) { onCandidates([]); }
-      render(inc, dl, cands);
+      render(inc, dl, cands, exts);
       root.hidden = false;
     } catch (e) {
       if (mine === seq) { fill(root, h("p", { class: "form-error" }, e.message)); root.hidden = false; }
     }
   }
 
-  let timer = null;
+  // Many events for one incident arrive together (an order accepted moves the incident too): refetch once.
+  const refreshSoon = debounce(refresh, 250);
   return {
     show(id) { currentId = id; fill(root, h("p", { class: "meta" }, t("screen.loading"))); root.hidden = false; refresh(); },
-    // Many events for one incident arrive together (an order accepted moves the incident too): refetch once.
-    refreshSoon() { window.clearTimeout(timer); timer = window.setTimeout(refresh, 250); },
+    refreshSoon,
     hide() { currentId = null; root.hidden = true; onCandidates([]); },
     get current() { return currentId; },
   };

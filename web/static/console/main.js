@@ -1,7 +1,8 @@
 // The operator console (/console): live queues, the map, a hotline call → incident, dispatch by hand, check and
 // close, the timeline. Live over /ws (resume by last event id; `reset` → refetch), workers polled.
+import { auth } from "../app/auth.js";
 import { $, h } from "../app/dom.js";
-import { fmtNow, t } from "../app/i18n.js";
+import { label, t } from "../app/i18n.js";
 import { get } from "../app/api.js";
 import { openSocket } from "../app/socket.js";
 import { IncidentStore } from "../app/store.js";
@@ -11,34 +12,19 @@ import { addIncidentLayer } from "../app/map/incidents.js";
 import { addWorkerLayer } from "../app/map/workers.js";
 import { startTicker } from "../app/countdown.js";
 import { LEGEND_STATUSES, statusColor } from "../app/status.js";
-import { label } from "../app/i18n.js";
+import { liveBadge, startHeader } from "../app/header.js";
+import { throttle } from "../app/timing.js";
+import { toaster } from "../app/toast.js";
 import { createQueues } from "./queue.js";
 import { createForm } from "./create.js";
 import { createDetail } from "./detail.js";
+import { createHandoverBanner } from "./handover.js";
+import { attachServiceItems } from "./service_item.js";
+import { openStats } from "./stats.js";
 
-const auth = window.gridcmd.auth;
 const WORKER_POLL_MS = 10000;
 
-function header() {
-  const who = auth.session() || {};
-  $("#user-name").textContent = who.username || "";
-  $("#logout").addEventListener("click", () => { auth.clear(); auth.toLogin(); });
-  const tick = () => {
-    $("#clock").textContent = fmtNow();
-  };
-  tick();
-  window.setInterval(tick, 1000);
-}
-
-let toastTimer = null;
-function toast(message, isError = false) {
-  const el = $("#toast");
-  el.textContent = message;
-  el.classList.toggle("error", isError);
-  el.hidden = false;
-  window.clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => { el.hidden = true; }, isError ? 7000 : 3500);
-}
+const toast = toaster($("#toast"), { ms: 3500, errorMs: 7000 });
 
 function legend(container) {
   container.append(h("div", { class: "map-legend" }, LEGEND_STATUSES.map((s) =>
@@ -46,7 +32,7 @@ function legend(container) {
 }
 
 async function boot() {
-  header();
+  startHeader();
   startTicker();
   const store = new IncidentStore();
   const workers = new Map();
@@ -61,21 +47,21 @@ async function boot() {
     return board;
   }
 
-  const liveState = $("#live-state");
+  const showLive = liveBadge($("#live-state"));
+  const handover = createHandoverBanner($("#handover-banner"));
+  attachServiceItems();
+  handover.refresh().catch(() => {});
   let detail = null;
   // The socket opens first; events wait in the store until the snapshot is in (nothing falls in between).
   store.beginSnapshot();
   openSocket({
     onEvent: (event) => {
+      handover.apply(event);
       store.apply(event);
       if (detail && detail.current != null && event.incident_id === detail.current) { detail.refreshSoon(); }
     },
     onState: (state) => {
-      // "live": subscribed and caught up (the hub's frame after any resumed backlog).
-      if (state === "live" || state === "closed" || state === "unauthorized") {
-        liveState.dataset.state = state;
-        liveState.textContent = t(state === "live" ? "common.live" : "common.reconnecting");
-      }
+      showLive(state);
       if (state === "reset") { snapshot().catch((e) => toast(e.message, true)); }
     },
   });
@@ -123,6 +109,7 @@ async function boot() {
   }
 
   $("#new-call").addEventListener("click", () => form.open());
+  $("#open-stats").addEventListener("click", () => openStats(toast));
   $("#fit-region").addEventListener("click", () => {
     if (config.bounds) { map.fitBounds(config.bounds, { padding: 30, duration: 400 }); }
   });
@@ -132,11 +119,7 @@ async function boot() {
   });
 
   // The map's data at most every 200 ms: re-uploading the features is the costly part of an update.
-  let drawTimer = null;
-  store.onChange(() => {
-    if (drawTimer) { return; }
-    drawTimer = window.setTimeout(() => { drawTimer = null; incidentLayer.set(store.list()); }, 200);
-  });
+  store.onChange(throttle(() => incidentLayer.set(store.list()), 200));
   incidentLayer.set(store.list());
   queues.render();
 

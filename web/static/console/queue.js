@@ -2,13 +2,16 @@
 // reopened) and every incident of the region, newest first.
 import { $ } from "../app/dom.js";
 import { keyedList } from "../app/keyedlist.js";
+import { actionableReasons } from "../app/reasons.js";
 import { incidentRow } from "../app/rows.js";
 import { ATTENTION, TERMINAL } from "../app/status.js";
+import { batched } from "../app/timing.js";
 
 const MAX_ROWS = 300;
 
+// A reason that only says "waiting for workers" needs nobody: the system dispatches it when they are back.
 export function needsAttention(inc) {
-  return ATTENTION.has(inc.status) || (!!inc.attention_reason && !TERMINAL.has(inc.status)
+  return ATTENTION.has(inc.status) || (actionableReasons(inc.attention_reason).length > 0 && !TERMINAL.has(inc.status)
     && inc.status !== "resolved" && inc.status !== "verified" && inc.status !== "callback_done");
 }
 
@@ -18,16 +21,14 @@ export function createQueues(store, { onSelect }) {
   const openOnly = $("#open-only");
   let selected = null;
   const fresh = new Set();
-  let queued = false;
 
   const row = (inc) => incidentRow(inc, { selected: inc.id === selected, fresh: fresh.has(inc.id), onClick: onSelect });
-  const sig = (inc) => [inc.status, inc.priority, inc.category_code, inc.description,
+  const sig = (inc) => [inc.status, inc.priority, inc.category_code, inc.description, inc.attention_reason,
     inc.last_order && inc.last_order.status, inc.id === selected, fresh.has(inc.id)].join("|");
   const attentionRows = keyedList(attention, (inc) => inc.id, sig, row);
   const allRows = keyedList(all, (inc) => inc.id, sig, row);
 
   function render() {
-    queued = false;
     const urgent = store.list(needsAttention);
     attentionRows.update(urgent.slice(0, MAX_ROWS));
     $("#attention-count").textContent = String(urgent.length);
@@ -37,9 +38,7 @@ export function createQueues(store, { onSelect }) {
     $("#queue-count").textContent = String(rows.length);
   }
 
-  function schedule() {
-    if (!queued) { queued = true; queueMicrotask(render); }
-  }
+  const schedule = batched(render);
 
   openOnly.addEventListener("change", schedule);
   store.onChange((change) => {

@@ -1,10 +1,10 @@
 // The department's work orders as a list with filters (待签收 / 办理中 / 已办结 / 已退回) and live countdowns:
 // the sign-for limit while an order waits to be signed for, the resolve limit while it is in hand.
 
-import { h, fill } from "/static/app/dom.js";
-import { t, label, fmtTime } from "/static/app/i18n.js";
-import { categoryName } from "/static/app/catalog.js";
-import { countdown } from "/static/app/countdown.js";
+import { h, fill } from "../app/dom.js";
+import { t, label, fmtTime } from "../app/i18n.js";
+import { categoryName } from "../app/catalog.js";
+import { countdown } from "../app/countdown.js";
 
 export const FILTERS = {
   todo: ["sent", "delivered", "read"],

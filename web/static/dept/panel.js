@@ -1,38 +1,24 @@
 // One work order in the side panel: what, where, limits, the liaison's actions (sign for, progress with photos,
 // send back with a reason, ask for an extension, feedback with photos when done) and the timeline.
 
-import { h, fill } from "/static/app/dom.js";
-import { t, label, fmtTime } from "/static/app/i18n.js";
-import { get } from "/static/app/api.js";
-import { categoryName } from "/static/app/catalog.js";
-import { photoField, storedPhoto } from "/static/app/photos.js";
-import { countdown } from "/static/app/countdown.js";
-import { reasonText } from "/static/app/reasons.js";
+import { h, fill } from "../app/dom.js";
+import { t, label, fmtTime } from "../app/i18n.js";
+import { categoryName } from "../app/catalog.js";
+import { countdown } from "../app/countdown.js";
+import { eventPhotos, loadTimeline, where } from "../app/incident.js";
+import { photoField } from "../app/photos.js";
+import { reasonText } from "../app/reasons.js";
 import { filterOf } from "./list.js";
 
 function block(title, ...children) {
   return h("section", { class: "d-block" }, h("h3", null, title), ...children);
 }
 
-function where(inc) {
-  const p = h("p", { class: "where" }, `${inc.lon.toFixed(6)}, ${inc.lat.toFixed(6)} (WGS-84)`);
-  get(`/api/v1/locate?lon=${inc.lon}&lat=${inc.lat}`).then((found) => {
-    const names = (found.chain || []).slice().reverse().map((r) => r.name);
-    if (names.length) { p.prepend(h("strong", null, names.join(" · ")), h("br")); }
-  }).catch(() => {});
-  return p;
-}
-
-function timeline(incidentId) {
-  const list = h("ol", { class: "timeline" }, h("li", { class: "hint" }, t("common.loading")));
-  get(`/api/v1/incidents/${incidentId}`).then((d) => fill(list, (d.events || []).slice().reverse().map((e) =>
-    h("li", null, h("time", null, fmtTime(e.created_at)), " ", h("strong", null, label("event", e.kind)),
-      e.actor ? h("span", { class: "actor" }, " · " + e.actor) : null,
-      e.reason ? h("div", { class: "reason" }, reasonText(e.reason)) : null,
-      (e.photos || []).length ? h("div", { class: "timeline-photos" },
-        e.photos.map((id, i) => storedPhoto(id, t("photo.alt", { n: i + 1 })))) : null))))
-    .catch(() => fill(list, h("li", { class: "hint" }, t("common.offline_data"))));
-  return list;
+// One step of the incident: when, what, who (the desk answers for its department), the reason given.
+function timelineEntry(e) {
+  return [h("time", null, fmtTime(e.created_at)), " ", h("strong", null, label("event", e.kind)),
+    e.actor ? h("span", { class: "actor" }, " · " + e.actor) : null,
+    e.reason ? h("div", { class: "reason" }, reasonText(e.reason)) : null, eventPhotos(e)];
 }
 
 function textForm({ id, placeholder, button, cls = "btn", photos = false, extra = null, toast, submit }) {
@@ -91,5 +77,5 @@ export function renderPanel(root, order, { act, toast }) {
       block(t("dept.extension"), extensionForm(order, act, toast)),
     ] : null,
     state === "todo" || state === "doing" ? block(t("dept.send_back"), sendBack) : null,
-    block(t("dept.timeline"), timeline(order.incident_id)));
+    block(t("dept.timeline"), loadTimeline(order.incident_id, timelineEntry)));
 }

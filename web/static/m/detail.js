@@ -1,15 +1,15 @@
 // One order: what and where, navigation hand-off, and the worker's actions (accept/decline, arrive, notes
 // with photos, resolve). Actions go to the outbox (main.js); this module only draws and collects input.
 
-import { h, fill } from "/static/app/dom.js";
-import { t, label, fmtTime, fmtDistance } from "/static/app/i18n.js";
-import { get } from "/static/app/api.js";
-import { photoField, storedPhoto } from "/static/app/photos.js";
-import { countdown } from "/static/app/countdown.js";
-import { reasonText } from "/static/app/reasons.js";
+import { h, fill } from "../app/dom.js";
+import { t, label, fmtTime, fmtDistance } from "../app/i18n.js";
+import { categoryName } from "../app/catalog.js";
+import { countdown } from "../app/countdown.js";
+import { eventPhotos, loadTimeline, where } from "../app/incident.js";
+import { photoField } from "../app/photos.js";
+import { reasonText } from "../app/reasons.js";
 import { OFFERED } from "./orders.js";
 import { navLinks } from "./nav.js";
-import { categoryName } from "/static/app/catalog.js";
 import { effective } from "./views.js";
 
 const DECLINE_REASONS = ["m.reason_busy", "m.reason_far", "m.reason_unfit"];
@@ -18,26 +18,10 @@ function section(title, ...children) {
   return h("section", { class: "card" }, h("h3", null, title), ...children);
 }
 
-function where(inc) {
-  const line = h("p", { class: "where" }, `${inc.lon.toFixed(6)}, ${inc.lat.toFixed(6)} (WGS-84)`);
-  get(`/api/v1/locate?lon=${inc.lon}&lat=${inc.lat}`).then((found) => {
-    const names = (found.chain || []).slice().reverse().map((r) => r.name);
-    if (names.length) { line.prepend(h("span", { class: "region" }, names.join(" · ")), h("br")); }
-  }).catch(() => {});
-  return line;
-}
-
-function timeline(incidentId) {
-  const list = h("ol", { class: "timeline" }, h("li", { class: "hint" }, t("common.loading")));
-  get(`/api/v1/incidents/${incidentId}`).then((detail) => {
-    fill(list, (detail.events || []).slice().reverse().map((e) => h("li", null,
-      h("time", null, fmtTime(e.created_at)), " ",
-      h("strong", null, label("event", e.kind)), " ",
-      e.reason ? h("span", { class: "reason" }, reasonText(e.reason)) : null,
-      (e.photos || []).length ? h("div", { class: "timeline-photos" },
-        e.photos.map((id, i) => storedPhoto(id, t("photo.alt", { n: i + 1 })))) : null)));
-  }).catch(() => fill(list, h("li", { class: "hint" }, t("common.offline_data"))));
-  return list;
+// One step of the incident: when, what, the reason given.
+function timelineEntry(e) {
+  return [h("time", null, fmtTime(e.created_at)), " ", h("strong", null, label("event", e.kind)), " ",
+    e.reason ? h("span", { class: "reason" }, reasonText(e.reason)) : null, eventPhotos(e)];
 }
 
 function textArea(name, placeholder, required) {
@@ -108,7 +92,7 @@ export function renderDetail(root, order, { pending, act, back, toast, focus }) 
         t("m.accept"))) : null,
     offered ? section(t("m.decline"), declineForm(order, act, toast)) : null,
     ["accepted", "extended"].includes(state.status) ? workForm(order, state, act, toast) : null,
-    section(t("m.timeline"), timeline(order.incident_id)));
+    section(t("m.timeline"), loadTimeline(order.incident_id, timelineEntry)));
   if (focus === "decline") { const f = root.querySelector("#decline-form textarea"); if (f) { f.focus(); } }
 }
 

@@ -1,7 +1,7 @@
 // Sharing the worker's position while on duty: navigator.geolocation.watchPosition → a position frame over
 // the socket, or (socket down) a batch POST /api/v1/workers/me/position. GPS is WGS-84, said explicitly.
 
-import { post } from "/static/app/api.js";
+import { post } from "../app/api.js";
 
 const MIN_INTERVAL_MS = 5000;   // a fix at most every 5 s…
 const MIN_MOVE_M = 15;          // …unless the worker moved this far
@@ -54,6 +54,9 @@ export function createTracker({ socket, onFix = () => {}, onError = () => {} }) 
   return {
     start() {
       if (watchId !== null) { return; }
+      // Browsers give location only to secure pages (https://, or localhost): on http:// at a LAN address
+      // the call would just fail as "denied". Say why instead (docs/operations.md: HTTPS and the local CA).
+      if (!window.isSecureContext) { onError("insecure"); return; }
       if (!navigator.geolocation) { onError("unsupported"); return; }
       watchId = navigator.geolocation.watchPosition(onPosition, (err) => onError(err.code === 1 ? "denied" : "error"),
         { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });

@@ -1,24 +1,28 @@
 // The worker app: sign in, go on duty (position sharing), orders pushed over the socket with sound and
 // vibration, actions through the outbox (sent once, in order, whatever the network does), patrol findings.
 
-import { t } from "/static/app/i18n.js";
-import { onUnauthorized } from "/static/app/api.js";
-import { loadCategories } from "/static/app/catalog.js";
-import { openSocket } from "/static/app/socket.js";
-import { h, fill } from "/static/app/dom.js";
-import { startTicker } from "/static/app/countdown.js";
-import { createAlarm } from "/static/app/alarm.js";
-import { createOutbox } from "/static/app/outbox.js";
+import { auth } from "../app/auth.js";
+import { t } from "../app/i18n.js";
+import { onUnauthorized } from "../app/api.js";
+import { loadCategories } from "../app/catalog.js";
+import { openSocket } from "../app/socket.js";
+import { $, h, fill } from "../app/dom.js";
+import { startTicker } from "../app/countdown.js";
+import { createAlarm } from "../app/alarm.js";
+import { createOutbox } from "../app/outbox.js";
+import { netBadge } from "../app/netbadge.js";
+import { toaster } from "../app/toast.js";
 import { createOrders, OFFERED } from "./orders.js";
 import { createTracker } from "./location.js";
 import { effective, renderIncoming, renderList } from "./views.js";
 import { renderDetail } from "./detail.js";
 import { renderReport } from "./report.js";
 import { showSignin } from "./signin.js";
+import { renderDevices } from "./devices.js";
+import { createNoticeBanner } from "../app/notices.js";
 
-const auth = window.gridcmd.auth;
-const $ = (id) => document.getElementById(id);
 const DUTY_KEY = "gridcmd.m.duty";
+const GPS_ERRORS = { denied: "m.gps_denied", insecure: "m.gps_insecure", unsupported: "m.gps_unsupported" };
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/m/sw.js", { scope: "/m" }).catch(() => {});
@@ -42,24 +46,17 @@ function silence() {
   if (navigator.vibrate) { navigator.vibrate(0); }
 }
 
-let toastTimer = null;
-function toast(message) {
-  const el = $("toast");
-  el.textContent = message;
-  el.hidden = false;
-  window.clearTimeout(toastTimer);
-  toastTimer = window.setTimeout(() => { el.hidden = true; }, 4000);
-}
+const toast = toaster($("#toast"), { ms: 4000 });
 
 const PATHS = { accept: "accept", decline: "decline", arrive: "arrive", note: "notes", resolve: "resolve" };
 
 async function start(session) {
-  $("main").hidden = false;
-  $("m-title").textContent = t("m.app_name") + " · " + session.username;
+  $("#main").hidden = false;
+  $("#m-title").textContent = t("m.app_name") + " · " + session.username;
   await loadCategories().catch(() => {});  // offline and never loaded: codes show instead of names
   let pending = [];
   let view = { name: "orders", orderId: null, focus: null };
-  let socketState = "connecting";
+  const net = netBadge($("#net"));  // drawn once the rest below exists
   const dismissed = new Set();
   let ready = false;  // the outbox reports before the rest below exists
 
@@ -76,7 +73,7 @@ async function start(session) {
 
   const outbox = await createOutbox({
     user: session.username,
-    onChange: (list) => { pending = list; if (ready) { drawNet(); draw(); } },
+    onChange: (list) => { pending = list; if (ready) { net.waiting(list.length); draw(); } },
     onSent: (action) => {
       if (action.kind === "finding") { toast(t("m.report_sent")); }
       if (action.kind === "resolve") { toast(t("m.resolved")); }
@@ -91,32 +88,27 @@ async function start(session) {
     },
   });
 
+  const notices = createNoticeBanner($("#notices"), {
+    onNew: (n) => { toast(t("notice.new", { title: n.title })); if (navigator.vibrate) { navigator.vibrate(200); } },
+  });
   const socket = openSocket({
-    onEvent: (event) => orders.apply(event),
+    onEvent: (event) => { orders.apply(event); notices.apply(event); },
     onState: (state) => {
-      if (state === "open" || state === "closed") { socketState = state === "open" ? "online" : "connecting"; }
-      if (state === "subscribed" || state === "reset") { orders.refresh().catch(() => {}); outbox.flush(); }
+      if (state === "subscribed" || state === "reset") {
+        orders.refresh().catch(() => {}); notices.refresh().catch(() => {}); outbox.flush();
+      }
       if (state === "subscribed") { tracker.resend(); }
       if (state === "unauthorized") { onUnauthorizedNow(); }
-      drawNet();
+      net.socket(state);
     },
   });
 
   const tracker = createTracker({
     socket,
-    onFix: (fix) => { $("gps").textContent = t("m.gps_fix", { acc: Math.round(fix.accuracy || 0) }); },
-    onError: (code) => { $("gps").textContent = t(code === "denied" ? "m.gps_denied" : "m.gps_error"); },
+    onFix: (fix) => { $("#gps").textContent = t("m.gps_fix", { acc: Math.round(fix.accuracy || 0) }); },
+    onError: (code) => { $("#gps").textContent = t(GPS_ERRORS[code] || "m.gps_error"); },
   });
-
-  function drawNet() {
-    const el = $("net");
-    const state = navigator.onLine ? socketState : "offline";
-    el.dataset.state = state;
-    el.hidden = false;  // shown once signed in (before that there is no connection to speak of)
-    el.textContent = t("m.net_" + state) + (pending.length ? " · " + t("m.waiting_send", { n: pending.length }) : "");
-  }
-  window.addEventListener("online", drawNet);
-  window.addEventListener("offline", drawNet);
+  if (!window.isSecureContext) { $("#gps").textContent = t("m.gps_insecure"); }
 
   function act(kind, order, body = {}, photos = []) {
     silence();
@@ -141,14 +133,17 @@ async function start(session) {
 
   function setDuty(on) {
     localStorage.setItem(DUTY_KEY, on ? "1" : "0");
-    const button = $("duty");
+    const button = $("#duty");
     button.setAttribute("aria-pressed", String(on));
     button.textContent = t(on ? "m.end_duty" : "m.start_duty");
     button.classList.toggle("on", on);
-    if (on) { tracker.start(); } else { tracker.stop(); $("gps").textContent = t("m.gps_off"); }
+    if (on) { tracker.start(); } else {
+      tracker.stop();
+      $("#gps").textContent = t(window.isSecureContext ? "m.gps_off" : "m.gps_insecure");
+    }
     draw();
   }
-  $("duty").onclick = () => {
+  $("#duty").onclick = () => {
     const on = localStorage.getItem(DUTY_KEY) !== "1";
     outbox.add({ kind: "duty", method: "POST", path: "/api/v1/workers/me/status",
       body: { status: on ? "available" : "off_duty" } });
@@ -157,7 +152,7 @@ async function start(session) {
 
   const tabs = { orders: "tab-orders", report: "tab-report", me: "tab-me" };
   for (const [name, id] of Object.entries(tabs)) {
-    $(id).onclick = () => { view = { name }; draw(); };
+    $("#" + id).onclick = () => { view = { name }; draw(); };
   }
 
   function currentOffer() {
@@ -167,21 +162,21 @@ async function start(session) {
   function draw() {
     const ctx = { pending, act, open, toast, onDuty: localStorage.getItem(DUTY_KEY) === "1",
       back: () => { view = { name: "orders" }; draw(); }, focus: view.focus };
-    for (const name of ["orders", "order", "report", "me"]) { $("view-" + name).hidden = view.name !== name; }
+    for (const name of ["orders", "order", "report", "me"]) { $("#view-" + name).hidden = view.name !== name; }
     for (const [name, id] of Object.entries(tabs)) {
-      $(id).setAttribute("aria-selected", String(view.name === name || (name === "orders" && view.name === "order")));
+      $("#" + id).setAttribute("aria-selected", String(view.name === name || (name === "orders" && view.name === "order")));
     }
-    if (view.name === "orders") { renderList($("view-orders"), orders.list(), ctx); }
+    if (view.name === "orders") { renderList($("#view-orders"), orders.list(), ctx); }
     if (view.name === "order") {
       const order = orders.get(view.orderId);
       const key = [view.orderId, pending.length, order && order.status, order && order.arrived].join(":");
       if (view.drawn !== key) {  // redraw when something changed, not while the worker types
-        renderDetail($("view-order"), order, ctx);
+        renderDetail($("#view-order"), order, ctx);
         view.drawn = key;
       }
     }
     if (view.name === "report" && !view.drawn) {
-      renderReport($("view-report"), { tracker, toast, submit: (body, photos) => {
+      renderReport($("#view-report"), { tracker, toast, submit: (body, photos) => {
         outbox.add({ kind: "finding", method: "POST", path: "/api/v1/workers/me/findings", body, photos });
         toast(t("m.report_queued"));
       } });
@@ -189,13 +184,13 @@ async function start(session) {
     }
     if (view.name === "me") { drawMe(); }
     const offer = currentOffer();
-    renderIncoming($("incoming"), offer, { act, open,
+    renderIncoming($("#incoming"), offer, { act, open,
       later: () => { if (offer) { dismissed.add(offer.id); } silence(); draw(); } });
     if (offer) { ring(offer); } else { silence(); }
   }
 
   function drawMe() {
-    fill($("view-me"), h("section", { class: "card stack" },
+    fill($("#view-me"), h("section", { class: "card stack" },
       h("h3", null, session.username),
       h("p", null, t("m.pending_count", { n: pending.length })),
       h("ul", { class: "pending" }, pending.map((a) => h("li", null, t("m.action_" + a.kind),
@@ -205,9 +200,9 @@ async function start(session) {
         if (pending.length && !window.confirm(t("m.signout_pending"))) { return; }
         tracker.stop();
         socket.close();
-        auth.clear();
-        window.location.reload();
+        auth.signOut().then(() => window.location.reload());  // back to the app's own sign-in
       } }, t("m.signout"))));
+    renderDevices($("#view-me"));
   }
 
   function onUnauthorizedNow() {
@@ -221,7 +216,7 @@ async function start(session) {
   ready = true;
   setDuty(localStorage.getItem(DUTY_KEY) === "1");
   startTicker();
-  drawNet();
+  net.waiting(pending.length);
   orders.refresh().catch(() => {});
   window.gridcmd.m = { orders, outbox, tracker, socket };  // for tests and debugging
 }

@@ -1,7 +1,7 @@
 // Handing an incident's position to the phone's map app. Our coordinates are WGS-84; AMap (高德) wants
 // GCJ-02 and Baidu (百度) BD-09, converted here with gcoord (vendored) so each app lands on the right spot.
 
-import gcoord from "/static/vendor/gcoord/gcoord.esm-browser.prod.js";
+import gcoord from "../vendor/gcoord/gcoord.esm-browser.prod.js";
 
 const f6 = (x) => x.toFixed(6);
 

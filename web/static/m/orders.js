@@ -1,7 +1,7 @@
 // The worker's open orders: loaded from GET /api/v1/workers/me/orders, kept current by the socket's order and
 // incident events (payloads carry the order and incident summaries, so no refetch per event).
 
-import { get } from "/static/app/api.js";
+import { get } from "../app/api.js";
 
 export const OFFERED = new Set(["sent", "delivered", "read"]);
 const GONE = new Set(["declined", "timed_out", "cancelled", "returned", "done"]);

@@ -1,10 +1,10 @@
 // 巡查发现上报: a patrol finding with category, description, the phone's position (WGS-84) and photos. It goes
 // through the outbox like every action, so it is sent once even when the network comes and goes.
 
-import { h, fill } from "/static/app/dom.js";
-import { t } from "/static/app/i18n.js";
-import { photoField } from "/static/app/photos.js";
-import { categoryList } from "/static/app/catalog.js";
+import { h, fill } from "../app/dom.js";
+import { t } from "../app/i18n.js";
+import { photoField } from "../app/photos.js";
+import { categoryList } from "../app/catalog.js";
 
 function categorySelect() {
   const lang = document.documentElement.lang;

@@ -1,10 +1,10 @@
 // The order list and the incoming-order sheet. Everything typed by people (descriptions, reasons) goes in as
 // text through dom.h, never as HTML.
 
-import { h, fill } from "/static/app/dom.js";
-import { t, label, fmtTime, fmtDistance } from "/static/app/i18n.js";
-import { countdown } from "/static/app/countdown.js";
-import { categoryName } from "/static/app/catalog.js";
+import { h, fill } from "../app/dom.js";
+import { t, label, fmtTime, fmtDistance } from "../app/i18n.js";
+import { countdown } from "../app/countdown.js";
+import { categoryName } from "../app/catalog.js";
 import { OFFERED } from "./orders.js";
 
 // What the worker sees while actions wait in the outbox: the status they asked for.

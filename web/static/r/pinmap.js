@@ -1,7 +1,7 @@
 // A pin on the configured base map (only when one is configured: the region tiles need a login). A pin's
 // coordinates are in the base map's own datum (data-crs), sent as such; the intake converts to WGS-84.
 
-import gcoord from "/static/vendor/gcoord/gcoord.esm-browser.prod.js";
+import gcoord from "../vendor/gcoord/gcoord.esm-browser.prod.js";
 
 const DATUM = { wgs84: gcoord.WGS84, gcj02: gcoord.GCJ02, bd09: gcoord.BD09 };
 

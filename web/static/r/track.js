@@ -1,15 +1,17 @@
-// The tracking page (/r/t/<public id>?k=<token>): the status and its steps, refreshed every 30 s, and the rating
+// The tracking page (/r/t/<public id>#k=<token>): the status and its steps, refreshed every 30 s, and the rating
 // once the request is resolved. The server shows nothing private; what the resident wrote comes from this device.
+// The token lives in the #fragment, which the browser never sends, and goes to the API in a header: it appears in
+// no URL a server or proxy logs (docs/security.md).
 
-import { t, fmtTime } from "/static/app/i18n.js";
-import { api, ApiError } from "/static/app/api.js";
-import { h, fill } from "/static/app/dom.js";
-import { categoryName, loadCategories } from "/static/app/catalog.js";
+import { t, fmtTime } from "../app/i18n.js";
+import { api, ApiError } from "../app/api.js";
+import { h, fill } from "../app/dom.js";
+import { categoryName, loadCategories } from "../app/catalog.js";
 import { findMine } from "./mine.js";
 
 const root = document.getElementById("track");
 const publicId = root.dataset.publicId;
-const token = new URLSearchParams(window.location.search).get("k") || "";
+const token = readToken();
 const STEPS = [
   ["r.step_received", ["reported", "located", "needs_attention", "returned", "suspended"]],
   ["r.step_dispatched", ["dispatched"]],
@@ -20,9 +22,25 @@ const STEPS = [
 const RATINGS = ["satisfied", "basically_satisfied", "dissatisfied"];
 const path = `/api/v1/track/${encodeURIComponent(publicId)}`;
 
-// The language switch keeps the token (the page is useless without it).
+// The language switch keeps the token (the page is useless without it), in the fragment.
 const langLink = document.getElementById("lang-link");
-langLink.href = "?" + new URLSearchParams({ k: token, lang: new URLSearchParams(langLink.search).get("lang") });
+langLink.href = "?" + new URLSearchParams({ lang: new URLSearchParams(langLink.search).get("lang") }) +
+  "#" + new URLSearchParams({ k: token });
+
+// #k=<token>; a link printed before tracking tokens left the query string (?k=) still works, and the token is
+// moved into the fragment at once so the address bar, bookmarks and later reloads no longer send it.
+function readToken() {
+  const fromHash = new URLSearchParams(window.location.hash.slice(1)).get("k");
+  if (fromHash) { return fromHash; }
+  const query = new URLSearchParams(window.location.search);
+  const legacy = query.get("k");
+  if (!legacy) { return ""; }
+  query.delete("k");
+  const rest = query.toString();
+  window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : "") +
+    "#" + new URLSearchParams({ k: legacy }));
+  return legacy;
+}
 
 // A resident reads steps, not the centre's internal states ("needs attention" is still "received" to them).
 function wording(status) {
@@ -89,7 +107,7 @@ let timer = null;
 async function load() {
   window.clearTimeout(timer);
   try {
-    render(await api("GET", `${path}?token=${encodeURIComponent(token)}`, { auth: false }));
+    render(await api("GET", path, { auth: false, headers: { "X-Tracking-Token": token } }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       fill(root, h("section", { class: "r-card" }, h("p", null, t("r.not_found"))));

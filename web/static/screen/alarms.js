@@ -4,6 +4,7 @@ import { $, clipToFit } from "../app/dom.js";
 import { keyedList } from "../app/keyedlist.js";
 import { incidentRow } from "../app/rows.js";
 import { isEmergency } from "../app/catalog.js";
+import { batched } from "../app/timing.js";
 
 const MAX_ROWS = 30;
 const MAX_PULSES = 25;
@@ -11,15 +12,13 @@ const MAX_PULSES = 25;
 export function createAlarmPanel(store, { alarm, incidents, onPending }) {
   const list = $("#alarm-list");
   const pending = [];  // unacknowledged incident ids, oldest first
-  let queued = false;
   const waiting = new Set();
   const rows = keyedList(list, (inc) => inc.id,
     (inc) => [inc.status, inc.priority, inc.category_code, inc.description, inc.last_order && inc.last_order.status,
-      waiting.has(inc.id)].join("|"),
+      inc.attention_reason, waiting.has(inc.id)].join("|"),
     (inc) => incidentRow(inc, { fresh: waiting.has(inc.id), masked: true }));
 
   function render() {
-    queued = false;
     waiting.clear();
     for (const id of pending) { waiting.add(id); }
     const items = store.list().slice(0, MAX_ROWS);
@@ -32,9 +31,7 @@ export function createAlarmPanel(store, { alarm, incidents, onPending }) {
 
   // Right after the event is handled (a microtask), not at the next animation frame: a busy map frame on a
   // software-rendered wall must not hold the list back.
-  function schedule() {
-    if (!queued) { queued = true; queueMicrotask(render); }
-  }
+  const schedule = batched(render);
 
   function raise(inc) {
     if (!pending.includes(inc.id)) { pending.push(inc.id); }

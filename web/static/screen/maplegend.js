@@ -3,12 +3,13 @@
 import { $, fill, h } from "../app/dom.js";
 import { label, t } from "../app/i18n.js";
 import { AVAILABILITY_COLORS, LEGEND_STATUSES, statusColor } from "../app/status.js";
+import { RESOURCE_KINDS } from "../app/map/resources.js";
 
 // Closed incidents are faded and leave the wall within hours: no legend entry for them here.
 const WALL_STATUSES = LEGEND_STATUSES.filter((s) => s !== "closed");
-import { RESOURCE_KINDS } from "../app/map/resources.js";
 
 const KEY = "gridcmd.screen.resources";
+const HEAT_KEY = "gridcmd.screen.heat";
 
 export function renderLegend() {
   fill($("#map-legend"),
@@ -23,7 +24,25 @@ export function savedResourceState() {
   try { return JSON.parse(window.localStorage.getItem(KEY) || "null"); } catch (e) { return null; }
 }
 
-export function renderResourceToggles(layers, scale = 1) {
+/** The hotspot switch (off by default, remembered like the resource layers): `show(on)` draws or hides it. */
+export function heatToggle(show) {
+  const on = savedHeatState();
+  const button = h("button", { type: "button", class: "res-toggle heat-toggle", "data-kind": "heat",
+    "aria-pressed": on ? "true" : "false" }, h("i", { class: "heat-badge" }), t("screen.heat"));
+  button.addEventListener("click", () => {
+    const next = button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", next ? "true" : "false");
+    window.localStorage.setItem(HEAT_KEY, next ? "1" : "0");
+    show(next);
+  });
+  return button;
+}
+
+export function savedHeatState() {
+  return window.localStorage.getItem(HEAT_KEY) === "1";
+}
+
+export function renderResourceToggles(layers, scale = 1, extra = []) {
   const buttons = RESOURCE_KINDS.map((r) => {
     const button = h("button", { type: "button", class: "res-toggle", "data-kind": r.kind,
       "aria-pressed": layers.isOn(r.kind) ? "true" : "false" }, layers.badge(r.kind, Math.round(20 * scale)), t("resource." + r.kind));
@@ -35,7 +54,7 @@ export function renderResourceToggles(layers, scale = 1) {
     });
     return button;
   });
-  fill($("#res-toggles"), buttons);
+  fill($("#res-toggles"), buttons, extra);
 }
 
 export function renderWorkerInfo(workers) {

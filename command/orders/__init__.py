@@ -1,0 +1,4 @@
+"""orders: work on an incident once it is dispatched. It owns department work orders (work_orders), a liaison's
+actions (liaison), extensions, transfer, the operator's review and close (review), callbacks and satisfaction,
+the resident's tracking reads (tracking), reading incidents in scope (incidents) and the uploaded photos (uploads).
+It may import deadlines, core and geo."""

@@ -1,0 +1,4 @@
+"""reports: figures read from the event log and the records. It owns the statistics by category, region,
+department and period (stats), the ledger export (ledger) and what wall displays and consoles read besides the
+incident API (screen_board, screen); assessment and published reports belong here too. It may import intake,
+assign, orders, deadlines, core and geo (not admin or realtime, its siblings)."""

@@ -1,0 +1,102 @@
+"""The service catalogue (issue 15 item 3): the demo's 56 items, browsed and searched without login, one item's
+materials, the XLSX export; bad input is a clear 4xx."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.core.db import make_sessionmaker
+from command.core.models import ServiceItem
+from command.demo.service_items import upsert_catalogue
+from tests import loop_world as w
+from tests.environment import make_test_settings
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def app(clean_db: AsyncEngine, redis):
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        assert await upsert_catalogue(s) == 56
+        s.add(ServiceItem(code="X1", name="=HYPERLINK(\"http://x\")", group_name="公共服务", department="d",
+                          level="community", item_type="answer", conditions="c", materials=["@m"], office="o",
+                          address="a", hours="h", phone="1", online=False, offline=True))
+        s.add(ServiceItem(code="X2", name="停用事项", group_name="公共服务", department="d", level="community",
+                          item_type="answer", conditions="c", materials=[], office="o", address="a", hours="h",
+                          phone="1", online=False, offline=True, active=False))
+    async with w.loop_app(clean_db, make_test_settings()) as app:
+        yield app
+
+
+async def test_residents_browse_and_search_the_catalogue(app) -> None:
+    c = app.client
+    everything = (await c.get("/api/v1/public/catalogue")).json()
+    assert everything["groups"] == ["行政审批", "公共服务", "证明服务", "社会服务"]
+    assert len(everything["items"]) == 57 and "X2" not in {i["code"] for i in everything["items"]}
+    proofs = (await c.get("/api/v1/public/catalogue", params={"group": "证明服务"})).json()["items"]
+    assert len(proofs) == 5 and {i["group_name"] for i in proofs} == {"证明服务"}
+    found = (await c.get("/api/v1/public/catalogue", params={"q": "低保"})).json()["items"]
+    assert "S001" in {i["code"] for i in found}
+    by_material = (await c.get("/api/v1/public/catalogue", params={"q": "出院小结"})).json()["items"]
+    assert [i["name"] for i in by_material] == ["医疗救助申请"]
+    one = (await c.get("/api/v1/public/catalogue/S001")).json()
+    assert one["name"] == "最低生活保障申请" and one["item_type"] == "promise" and one["time_limit_days"] == 20
+    assert "家庭收入及财产申报表" in one["materials"] and one["category_code"] == "subsistence_allowance"
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/api/v1/public/catalogue/S999", 404), ("/api/v1/public/catalogue/X2", 404),
+    ("/api/v1/public/catalogue/a%20b", 422), ("/api/v1/public/catalogue?q=" + "x" * 65, 422),
+    ("/api/v1/public/catalogue?q=%00", 422), ("/api/v1/catalogue.xlsx", 401),
+])
+async def test_bad_requests_are_clear_4xx(app, path: str, status: int) -> None:
+    r = await app.client.get(path)
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["message"]
+
+
+async def test_operators_export_the_catalogue_as_xlsx(app) -> None:
+    r = await app.client.get("/api/v1/catalogue.xlsx", headers=await app.as_("op1"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("编号", "类别", "事项名称") and len(rows) == 1 + 57
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["事项名称"] == "最低生活保障申请" and first["办理层级"] == "乡镇（街道）"
+    assert first["事项类型"] == "承诺件"
+    injected = next(r for r in rows if r[0] == "X1")
+    assert injected[2].startswith("'=") and injected[7] == "'@m"  # never a formula
+    assert (await app.client.get("/api/v1/catalogue.xlsx", headers=await app.as_("w1"))).status_code == 403
+
+
+ITEM = {"name": "二孩生育登记", "group_name": "行政审批", "department": "区卫健委", "category_code": "noise",
+        "level": "community", "item_type": "immediate", "conditions": "夫妻双方", "materials": ["身份证", "结婚证"],
+        "office": "社区便民服务站", "address": "一楼", "hours": "工作日", "time_limit_days": None,
+        "phone": "025-1234", "online": True, "offline": True}
+
+
+async def test_admins_add_edit_and_withdraw_items(app) -> None:
+    c, admin = app.client, await app.as_("admin")
+    created = await c.put("/api/v1/admin/catalogue/N001", headers=admin, json=ITEM)
+    assert created.status_code == 201, created.text
+    edited = await c.put("/api/v1/admin/catalogue/N001", headers=admin, json=ITEM | {"time_limit_days": 3})
+    assert edited.status_code == 200 and edited.json()["time_limit_days"] == 3
+    assert (await c.get("/api/v1/public/catalogue/N001")).json()["materials"] == ["身份证", "结婚证"]
+    assert (await c.delete("/api/v1/admin/catalogue/N001", headers=admin)).status_code == 204
+    assert (await c.get("/api/v1/public/catalogue/N001")).status_code == 404
+    assert (await c.delete("/api/v1/admin/catalogue/N001", headers=admin)).status_code == 404
+
+
+@pytest.mark.parametrize(("user", "change", "status"), [
+    ("admin", {"category_code": "nope"}, 422), ("admin", {"level": "province"}, 422),
+    ("admin", {"name": " "}, 422), ("admin", {"time_limit_days": 0}, 422), ("admin", {"extra": 1}, 422),
+    ("op1", {}, 403),
+])
+async def test_a_refused_edit_changes_nothing(app, user: str, change: dict, status: int) -> None:
+    r = await app.client.put("/api/v1/admin/catalogue/S001", headers=await app.as_(user), json=ITEM | change)
+    assert r.status_code == status, r.text
+    assert (await app.client.get("/api/v1/public/catalogue/S001")).json()["name"] == "最低生活保障申请"

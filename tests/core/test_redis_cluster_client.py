@@ -1,0 +1,54 @@
+"""`REDIS_URL=redis+cluster://…` builds redis-py's cluster client (docs/cluster.md); a bad cluster URL is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio.cluster import RedisCluster
+
+from command.core.redis_client import cluster_nodes, is_cluster_url, make_redis
+from dispatch import keys, presence
+from dispatch.presence import WorkerSeed
+from tests.environment import BASE_REDIS, TEST_REDIS_DB, make_test_settings
+from tests.redis_cluster import cluster_url
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with cluster_url(Path(tmp_path_factory.mktemp("redis-cluster"))) as url:
+        yield url
+
+
+def test_cluster_urls_are_parsed_and_bad_ones_refused() -> None:
+    nodes = cluster_nodes("redis+cluster://127.0.0.1:7100, 10.0.0.2:7101/")
+    assert [(n.host, n.port) for n in nodes] == [("127.0.0.1", 7100), ("10.0.0.2", 7101)]
+    assert is_cluster_url("redis+cluster://h:1/") and not is_cluster_url("redis://127.0.0.1:6379/5")
+    for bad in ("redis://127.0.0.1:6379/0", "redis+cluster://127.0.0.1:7100/3", "redis+cluster://127.0.0.1/",
+                "redis+cluster://127.0.0.1:x/"):
+        with pytest.raises(ValueError):
+            cluster_nodes(bad)
+
+
+def test_a_plain_url_still_builds_the_single_instance_client() -> None:
+    client = make_redis(make_test_settings(redis_url=f"{BASE_REDIS}/{TEST_REDIS_DB}"))
+    assert not isinstance(client, RedisCluster)
+
+
+async def test_a_cluster_url_builds_the_cluster_client_and_dispatch_runs_on_it(cluster: str) -> None:
+    client = make_redis(make_test_settings(redis_url=cluster))
+    try:
+        assert isinstance(client, RedisCluster)
+        await client.initialize()
+        space = keys.district_space("320102")
+        # A MULTI over several keys of one tag, report.lua and claim.lua: all on the shard owning the tag.
+        await presence.rebuild(client, workers=[WorkerSeed(1, 1, True)], loads={}, ack_due_ms={}, space=space)
+        await presence.report_positions(client, worker_id=1, positions=[(118.78, 32.05, None)])  # {gc}: unknown
+        [res] = await presence.report_many(client, [(1, 118.78, 32.05, 1e9 + 1)], space=space)
+        assert res.registered
+        live = await presence.live_state(client, worker_ids=[1], presence_ttl_s=1e12, space=space)
+        assert live[1].availability.value == "available"
+        await client.delete(*space.all, *keys.ALL)
+    finally:
+        await client.aclose()

@@ -1,0 +1,132 @@
+"""Two groups of web processes sharing nothing but PostgreSQL, Redis, the key file and the uploads directory
+(bench/node_groups.py, as two machines): a wall on B hears every alert posted to A, once, and the reverse; every
+event of its region reaches each wall exactly once (the small version of `python -m bench.nodes`)."""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench import node_groups, nodes_measure
+from bench.wsclient import Receiver, close_all
+from command.core.db import make_sessionmaker
+from tests.dispatch_fixtures import add_user, add_workers, at, seed_world
+from tests.environment import make_test_settings
+from tests.procs import kernel_ports
+
+RATE, SECONDS = 4.0, 2.0  # per group: 8 alerts posted to each
+
+
+@pytest.fixture(name="nsettings")
+def nodes_settings():
+    return make_test_settings(dispatch_background=False)  # this process drives nothing; the groups do
+
+
+@pytest.fixture(name="town")
+async def town_fixture(clean_db, redis, nsettings):
+    rng = random.Random(3)
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        await seed_world(s, ack_timeout_s=600)
+        op = await add_user(s, nsettings, username="op", role="operator", region_code="D")
+        workers = await add_workers(s, nsettings, [at(rng.uniform(0.3, 3.7), rng.uniform(0.3, 3.7))
+                                                   for _ in range(10)], max_load=10)
+    return op, workers
+
+
+@pytest.fixture(name="shared")
+def shared_fixture(tmp_path: Path, nsettings) -> Path:
+    shared = node_groups.shared_dir(tmp_path / "shared")
+    key = shared / "secret_key"
+    key.write_text(nsettings.secret_key + "\n")
+    key.chmod(0o600)
+    return shared
+
+
+@pytest.fixture(name="groups")
+def groups_fixture(town, nsettings, shared) -> Iterator[dict[str, str]]:
+    env = {"DATABASE_URL": nsettings.database_url, "REDIS_URL": nsettings.redis_url, "GRIDCMD_LOG_LEVEL": "warning"}
+    started = node_groups.start_groups(list(zip("AB", kernel_ports(2), strict=True)), processes=1, env=env,
+                                       shared=shared)
+    try:
+        yield {g.name: g.url for g in started}
+    finally:
+        tails = [node_groups.stop_group(g) for g in started]
+    for tail in tails:
+        assert "Traceback" not in tail, tail
+
+
+async def test_a_wall_on_one_group_hears_every_alert_posted_to_the_other_once(town, groups, clean_db) -> None:
+    op, workers = town
+    async with httpx.AsyncClient(timeout=10) as http:  # every worker present (reported to either group)
+        for i, (who, (lon, lat)) in enumerate(workers):
+            r = await http.post(f"{groups['AB'[i % 2]]}/api/v1/workers/me/position", json={"lon": lon, "lat": lat},
+                                headers=who.headers)
+            assert r.status_code == 200, r.text
+    walls = await nodes_measure.open_walls(groups, {"D": op.token}, per_group=1)
+    try:
+        baseline = await nodes_measure.last_event_id(clean_db)
+
+        def maker(group: str):  # type: ignore[no-untyped-def]
+            def make(i: int) -> nodes_measure.Alert:
+                lon, lat = workers[(i * 3 + len(group)) % len(workers)][1]
+                return nodes_measure.Alert({"category": "noise", "description": f"{group}{i}", "lon": lon + 1e-5,
+                                            "lat": lat, "channel": "hotline"}, "D")
+            return make
+
+        sent, post = await nodes_measure.drive(groups, op.token, {g: maker(g) for g in groups}, rate=RATE,
+                                               seconds=SECONDS, clients=8)
+        events = await nodes_measure.settle(clean_db, walls, sent, baseline, within_s=10)
+        out = nodes_measure.report(walls, sent, events, SECONDS)
+    finally:
+        await close_all([w.rx for w in walls])
+    print(f"\n{out['alerts_accepted']} alerts, {out['events']} events; latency ms "
+          f"{ {k: (v.get('p50_ms'), v.get('max_ms')) for k, v in out['latency_ms'].items()} }; {out['delivery']}")
+    per_group = int(RATE * SECONDS)
+    assert {g: p["statuses"] for g, p in post.items()} == {"A": {"201": per_group}, "B": {"201": per_group}}
+    assert out["alerts_accepted"] == 2 * per_group
+    # Every alert heard on both groups' walls: across (A->B, B->A) and within (A->A, B->B), once each.
+    assert {k: v["count"] for k, v in out["latency_ms"].items()} == {
+        "A->A": per_group, "A->B": per_group, "B->A": per_group, "B->B": per_group}
+    assert out["alerts_missed_by_walls"] == {}
+    assert out["events"] >= 2 * 2 * per_group  # at least created and an order per alert
+    assert out["delivery"] == {"walls": 2, "missing": 0, "duplicates": 0, "out_of_scope": 0,
+                               "frames": sum(w["expected"] for w in out["per_wall"]), "receiver_errors": 0}
+    assert all(w["expected"] >= 2 * 2 * per_group for w in out["per_wall"])
+
+
+def _rx(name: str, ids: list[int], seen: dict[int, float]) -> Receiver:
+    r = Receiver(name, ws=None)  # type: ignore[arg-type]  # never read: the counts are set by hand
+    r.event_ids = Counter(ids)
+    r.first_seen = dict(seen)
+    return r
+
+
+def test_the_report_counts_a_missing_event_a_duplicate_and_an_unheard_alert() -> None:
+    walls = [nodes_measure.Wall("A", "D", _rx("a", [1, 2, 2], {10: 1.05})),
+             nodes_measure.Wall("B", "D", _rx("b", [1, 9], {}))]
+    sent = {10: nodes_measure.Sent(1.0, "A", "D")}
+    events = [(1, ["D"]), (2, ["D"]), (9, ["E"])]
+    out = nodes_measure.report(walls, sent, events, 1.0)
+    assert out["latency_ms"]["A->A"]["count"] == 1 and 49 < out["latency_ms"]["A->A"]["p50_ms"] < 51
+    assert out["alerts_missed_by_walls"] == {"A->B": 1}
+    assert {k: out["delivery"][k] for k in ("missing", "duplicates", "out_of_scope")} == {
+        "missing": 1, "duplicates": 1, "out_of_scope": 1}
+
+
+def test_a_group_that_cannot_start_says_why(nsettings, shared) -> None:
+    env = {"DATABASE_URL": nsettings.database_url, "REDIS_URL": nsettings.redis_url}
+    # Another program holds the port: the group's server cannot bind it. With 2 workers uvicorn binds before it
+    # imports the app, so this fails in seconds.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"group X \\(port {port}\\): the server exited") as err:
+            node_groups.start_groups([("X", port)], processes=2, env=env, shared=shared, timeout=30)
+    assert "address already in use" in str(err.value).lower()

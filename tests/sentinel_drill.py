@@ -1,0 +1,200 @@
+"""The Redis Sentinel failover drill, shared by tests/ops/test_fault_sentinel.py (small) and bench/failover.py
+(200 alerts/s): a local Sentinel set (scripts/redis-sentinel.sh), the real app on it, alerts posted at a steady
+rate while the master is SIGKILLed, then the figures: acknowledged alerts lost, double bookings, failover time,
+time until dispatch resumed (docs/failover.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from command.core.db import make_sessionmaker
+from command.core.redis_client import redis_from_url
+from command.core.settings import Settings
+from dispatch import presence
+from tests.dispatch_fixtures import add_user, add_workers, at, seed_world
+from tests.procs import ROOT, log_tail, server_env, start_server, stop, wait_ready
+
+SCRIPT = ROOT / "scripts" / "redis-sentinel.sh"
+SERVICE = "gridcmd"
+HOLDING = "('sent','delivered','read','accepted','signed_for','extended')"
+
+
+class SentinelSet:
+    """scripts/redis-sentinel.sh's master (base), replica (base+1) and Sentinels (base+2..4)."""
+
+    def __init__(self, base: int, workdir: Path) -> None:
+        self.base, self.dir = base, workdir
+        self.url = ""
+
+    def start(self) -> str:
+        out = subprocess.run([str(SCRIPT), "start", str(self.base), str(self.dir)], capture_output=True,
+                             text=True, timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"redis-sentinel.sh start failed: {out.stderr}")
+        # The set is this drill's own; database 3 all the same (0 is the shared instance's default elsewhere).
+        self.url = out.stdout.strip().splitlines()[-1].rsplit("/", 1)[0] + "/3"
+        return self.url
+
+    def stop(self) -> None:
+        subprocess.run([str(SCRIPT), "stop", str(self.base), str(self.dir)], capture_output=True, timeout=60)
+
+    def master_port(self) -> int:
+        out = subprocess.run(["redis-cli", "-p", str(self.base + 2), "sentinel", "get-master-addr-by-name",
+                              SERVICE], capture_output=True, text=True, timeout=5).stdout.split()
+        return int(out[-1])
+
+    def kill_master(self) -> int:
+        """SIGKILL the master's process (no save, no goodbye). Returns its port."""
+        port = self.master_port()
+        pidfile = self.dir / f"{port}.pid"
+        os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+        pidfile.unlink()
+        return port
+
+
+@dataclass
+class Figures:
+    rate_per_s: float
+    posted: int = 0
+    acknowledged: int = 0
+    refused_503: int = 0
+    other_status: dict[int, int] = field(default_factory=dict)
+    failover_s: float = 0.0  # SIGKILL -> the Sentinels name the replica as master
+    resumed_s: float = 0.0  # SIGKILL -> the first answer that dispatched an alert posted after the kill
+    resumed_db_s: float = 0.0  # SIGKILL -> first worker order (PostgreSQL's clock) of an incident created after it
+    lost: int = 0  # acknowledged (201) without its incident in PostgreSQL
+    unsettled: int = 0  # acknowledged, still neither dispatched nor needs_attention at the end
+    double_bookings: int = 0  # workers holding more open orders than their max load
+    max_load_seen: int = 0
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def prepare(engine: AsyncEngine, settings: Settings, *, workers: int, max_load: int) -> str:
+    """Seed the world and `workers` workers spread over the district; returns an operator's token header value."""
+    async with make_sessionmaker(engine)() as s, s.begin():
+        await seed_world(s, ack_timeout_s=3600)  # nobody acknowledges in the drill: offers must not expire in it
+        op = await add_user(s, settings, username="op", role="operator")
+        side = max(2, math.ceil(math.sqrt(workers)))  # a square lattice over the district: every alert has some near
+        step = 3.6 / (side - 1)
+        homes = [at(0.2 + (i % side) * step, 0.2 + (i // side % side) * step) for i in range(workers)]
+        await add_workers(s, settings, homes, max_load=max_load)
+    return op.headers["Authorization"]
+
+
+async def place_all(redis: Redis, engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        rows = list(await conn.execute(text("SELECT id, ST_X(home), ST_Y(home) FROM workers")))
+    now = time.time()
+    await presence.report_many(redis, [(int(w), float(x), float(y), now) for w, x, y in rows])
+
+
+async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet, port: int, *, rate: float,
+                seconds: float, kill_at_s: float, workers: int, max_load: int = 2, settle_s: float = 20.0,
+                server_workers: int = 1) -> Figures:
+    auth = await prepare(engine, settings, workers=workers, max_load=max_load)
+    env = server_env(settings, GRIDCMD_REDIS_TIMEOUT_S="1", GRIDCMD_SWEEPER_INTERVAL_S="0.5",
+                     GRIDCMD_SWEEPER_GRACE_S="1", GRIDCMD_RELAY_INTERVAL_S="0.5", GRIDCMD_LOG_LEVEL="warning",
+                     GRIDCMD_PRESENCE_WARMUP_QUORUM="0", GRIDCMD_PRESENCE_TTL_S="3600",
+                     WEB_CONCURRENCY=str(server_workers))
+    figures = Figures(rate_per_s=rate)
+    client = redis_from_url(settings.redis_url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+    await client.flushdb()  # the set's own database: the server rebuilds the live state from this seed at start
+    proc = start_server(port, env)
+    try:
+        wait_ready(port, proc=proc, timeout=90)
+        await place_all(client, engine)
+        results: list[tuple[float, float, int, dict]] = []
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=400)) as http:
+            async def post(i: int) -> None:
+                lon, lat = at(0.2 + (i * 7 % 37) * 0.1, 0.2 + (i * 11 % 37) * 0.1)
+                sent = time.monotonic()
+                try:
+                    r = await http.post(f"http://127.0.0.1:{port}/api/v1/alerts", headers={"Authorization": auth},
+                                        json={"category": "noise", "description": f"第{i}号", "lon": lon,
+                                              "lat": lat, "channel": "hotline"})
+                except httpx.TransportError:  # no answer: not acknowledged (counted as status 0)
+                    results.append((sent, time.monotonic(), 0, {}))
+                    return
+                body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
+                if r.status_code == 503:
+                    assert r.headers.get("Retry-After"), "a 503 says when to retry"
+                results.append((sent, time.monotonic(), r.status_code, body))
+
+            async def killer() -> float:
+                await asyncio.sleep(kill_at_s)
+                killed = time.monotonic()
+                nonlocal killed_wall
+                killed_wall = time.time()
+                old = await asyncio.to_thread(sentinels.kill_master)
+                while True:  # poll the Sentinels until they name another master
+                    if await asyncio.to_thread(sentinels.master_port) != old:
+                        break
+                    await asyncio.sleep(0.05)
+                figures.failover_s = time.monotonic() - killed
+                return killed
+
+            killed_wall = 0.0
+            start = time.monotonic()
+            kill_task = asyncio.create_task(killer())
+            tasks = []
+            for i in range(int(rate * seconds)):
+                await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+                tasks.append(asyncio.create_task(post(i)))
+            await asyncio.gather(*tasks)
+            killed = await kill_task
+        figures.posted = len(results)
+        acked = [body["id"] for _, _, status, body in results if status == 201]
+        figures.acknowledged = len(acked)
+        figures.refused_503 = sum(1 for _, _, status, _ in results if status == 503)
+        for _, _, status, _ in results:
+            if status not in (201, 503):
+                figures.other_status[status] = figures.other_status.get(status, 0) + 1
+        resumed = [done for sent, done, status, body in results
+                   if sent > killed and status == 201 and body.get("status") == "dispatched"]
+        figures.resumed_s = (min(resumed) - killed) if resumed else float("inf")
+        # The sweeper re-drives what waited (and rebuilds the live state first): wait until everything settled.
+        deadline = time.monotonic() + settle_s
+        while True:
+            async with engine.connect() as conn:
+                states = dict((int(i), str(s)) for i, s in await conn.execute(
+                    text("SELECT id, status FROM incidents WHERE id = ANY(:ids)"), {"ids": acked}))
+            unsettled = [i for i in acked if states.get(i) not in ("dispatched", "needs_attention")]
+            if not unsettled or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        figures.lost = sum(1 for i in acked if i not in states)
+        figures.unsettled = len(unsettled)
+        for s in states.values():
+            figures.status_counts[s] = figures.status_counts.get(s, 0) + 1
+        async with engine.connect() as conn:
+            rows = list(await conn.execute(text(
+                f"SELECT o.worker_id, count(*), w.max_load FROM orders o JOIN workers w ON w.id = o.worker_id "
+                f"WHERE o.assignee_kind = 'worker' AND o.status IN {HOLDING} GROUP BY o.worker_id, w.max_load")))
+            first = await conn.scalar(text(
+                "SELECT extract(epoch FROM min(o.created_at)) FROM orders o JOIN incidents i ON i.id = o.incident_id "
+                "WHERE o.assignee_kind = 'worker' AND i.created_at > to_timestamp(:t)"), {"t": killed_wall})
+        figures.resumed_db_s = float(first) - killed_wall if first is not None else float("inf")
+        figures.double_bookings = sum(1 for _, n, cap in rows if n > cap)
+        figures.max_load_seen = max((int(n) for _, n, _ in rows), default=0)
+    finally:
+        await client.aclose()
+        stop(proc)
+    logs = log_tail(proc, 200_000)
+    if figures.other_status:
+        print(logs[-4000:])
+    return figures

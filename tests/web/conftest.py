@@ -1,0 +1,5 @@
+"""Fixtures of tests/web: the demo city."""
+
+from tests.demo_fixtures import demo_db
+
+__all__ = ["demo_db"]

@@ -1,0 +1,32 @@
+"""Fixtures shared by the /ws suites: one Redis database flushed per module, the seeded city, sockets closed
+after every test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from tests.environment import make_test_settings
+from tests.ws_fixtures import City, seed_city
+from tests.ws_helpers import close_all
+
+
+@pytest.fixture(autouse=True)
+async def _close_sockets() -> AsyncIterator[None]:
+    yield
+    await close_all()
+
+
+@pytest.fixture(scope="module")
+async def rds() -> AsyncIterator[Redis]:
+    client = Redis.from_url(make_test_settings().redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="module")
+async def city(engine, rds: Redis) -> City:
+    return await seed_city(engine, make_test_settings())

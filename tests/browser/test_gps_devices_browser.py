@@ -51,6 +51,10 @@ async def test_a_worker_binds_a_gps_app_in_m_and_it_moves_them(browser: Pages, s
     ctx, page = await _me_view(browser, served, "w0002")
     try:
         await page.fill("#device-id", "traccar-123456")
+        # A redraw of the app (orders refreshed, as a socket event or sign-in's first load does) keeps the typing:
+        # it used to rebuild the Me view and the bind then sent an empty id (a CI failure).
+        await page.evaluate("() => window.gridcmd.m.orders.refresh()")
+        assert await page.input_value("#device-id") == "traccar-123456"
         await page.click("#device-bind")
         await page.wait_for_selector('li[data-device="traccar-123456"]')
         await shot(page, "m-gps-devices")

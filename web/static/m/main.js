@@ -190,7 +190,17 @@ async function start(session) {
   }
 
   function drawMe() {
-    fill($("#view-me"), h("section", { class: "card stack" },
+    // The summary is redrawn when the queue changes; the GPS-app section is built once per visit, so a redraw
+    // (an order refreshed, a socket event) never wipes a device id being typed.
+    if (!view.drawn) {
+      fill($("#view-me"), h("section", { class: "card stack", id: "me-summary" }));
+      renderDevices($("#view-me"));
+      view.drawn = true;
+    }
+    const key = pending.map((a) => [a.kind, a.orderId, a.lastError].join("/")).join("|");
+    if (view.summary === key) { return; }
+    view.summary = key;
+    fill($("#me-summary"),
       h("h3", null, session.username),
       h("p", null, t("m.pending_count", { n: pending.length })),
       h("ul", { class: "pending" }, pending.map((a) => h("li", null, t("m.action_" + a.kind),
@@ -201,8 +211,7 @@ async function start(session) {
         tracker.stop();
         socket.close();
         auth.signOut().then(() => window.location.reload());  // back to the app's own sign-in
-      } }, t("m.signout"))));
-    renderDevices($("#view-me"));
+      } }, t("m.signout")));
   }
 
   function onUnauthorizedNow() {

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from command.admin.account_admin import take_changed
 from command.core.errors import Forbidden, NotAuthenticated
 from command.core.events import take_pending
-from command.core.replica import READ_ONLY, ReadReplica
+from command.core.replica import ReadReplica
 from command.core.security import Principal, TokenClaims, verify_token
 from command.core.settings import Settings
 from command.realtime.publish import publish_quietly
@@ -69,8 +69,7 @@ async def _read_transaction(request: Request) -> AsyncIterator[AsyncSession]:
     held = replica is None or wrote_recently(request)  # this browser's own recent write: the primary has it
     session = None if held else await replica.session()  # None: not now, the primary reads
     if session is None:
-        session = request.app.state.sessionmaker()
-        await session.execute(READ_ONLY)  # as on the replica: a read route that writes fails everywhere
+        session = request.app.state.read_sessionmaker()  # read-only as on the replica: a write fails everywhere
     async with session:  # closing ends the transaction; a read appends no events, so nothing is published
         yield session
 

@@ -161,6 +161,9 @@ async def test_reads_answer_from_the_replica_and_writes_go_to_the_primary(
     async with served(replica_settings.model_copy(update={"database_read_url": ""})) as plain:
         assert not await on_replica(plain)  # no replica configured: the primary, read-only too
         assert await received(plain, operator) == before + 1
+        async with plain.app.state.read_sessionmaker() as session:  # type: ignore[attr-defined]
+            with pytest.raises(Exception, match="read-only transaction"):
+                await session.execute(text("UPDATE users SET display_name = display_name WHERE false"))
 
 
 async def _replica_has(client: httpx.AsyncClient, who: Who, n: int) -> bool:

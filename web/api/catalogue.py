@@ -1,6 +1,7 @@
 """The service catalogue (服务事项清单; command.admin.catalogue, docs/catalogue.md): residents browse and search it
 (/api/v1/public/catalogue, no login, rate-limited); operators read an item's materials and export the whole
-catalogue as XLSX."""
+catalogue as XLSX; admins list every item (withdrawn ones too) and edit them on /admin, each change audited. The
+catalogue is district-wide: a region admin reads it and is refused (403) an edit."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from command.admin import catalogue
+from command.admin import audit, catalogue
+from command.core.models import ServiceItem
 from web.deps import Admin, Operator, SessionDep
 from web.ratelimit import rate_limited
 from web.request_models import Body
@@ -59,6 +61,21 @@ async def export(session: SessionDep, _: Operator) -> Response:
                     headers={"Content-Disposition": "attachment; filename=service-catalogue.xlsx"})
 
 
+class AdminCatalogueOut(CatalogueOut):
+    editable: bool = Field(description="false for a region admin: the catalogue is district-wide")
+
+
+@router.get("/api/v1/admin/catalogue")
+async def admin_list(session: SessionDep, principal: Admin,
+                     q: Annotated[SafeLine | None, Query(max_length=64)] = None,
+                     group: Annotated[SafeLine | None, Query(max_length=32)] = None) -> AdminCatalogueOut:
+    """Every item, withdrawn ones too (`active` false), matching `q` in `group` if given (the 服务事项 tab)."""
+    items = await catalogue.search(session, q=(q or "").strip() or None, group=group or None, withdrawn=True)
+    return AdminCatalogueOut(groups=await catalogue.groups(session, withdrawn=True),
+                             items=[catalogue.as_dict(i) | {"active": i.active} for i in items],
+                             editable=catalogue.can_edit(principal))
+
+
 Line = Annotated[VisibleLine, Field(min_length=1, max_length=200)]
 
 
@@ -80,16 +97,27 @@ class ItemIn(Body):
     offline: bool = True
 
 
+def _out(item_row: ServiceItem) -> dict[str, Any]:
+    return audit.snapshot(item_row, catalogue.AUDIT_FIELDS)
+
+
 @router.put("/api/v1/admin/catalogue/{code}", responses={201: {"description": "a new item was created"}})
-async def save(code: Code, body: ItemIn, session: SessionDep, _: Admin, response: Response) -> dict[str, Any]:
-    """Create or replace an item (admins). 422: an unknown category or a malformed field; nothing changes then."""
-    item_row, created = await catalogue.save_item(session, code=code, values=body.model_dump())
-    response.status_code = 201 if created else 200
+async def save(code: Code, body: ItemIn, session: SessionDep, principal: Admin, response: Response
+               ) -> dict[str, Any]:
+    """Create or replace an item, publishing it again if it was withdrawn (admins without a region; audited).
+    422: an unknown category or a malformed field; 403: a region admin. Nothing changes then."""
+    item_row, before = await catalogue.save_item(session, principal, code=code, values=body.model_dump())
+    await audit.record(session, principal=principal, action="create" if before is None else "edit",
+                       entity="service_item", entity_id=code, before=before, after=_out(item_row))
+    response.status_code = 201 if before is None else 200
     return catalogue.as_dict(item_row)
 
 
 @router.delete("/api/v1/admin/catalogue/{code}", status_code=204, response_class=Response)
-async def withdraw(code: Code, session: SessionDep, _: Admin) -> Response:
-    """Withdraw an item from the published catalogue (admins); it is kept for the requests that name it."""
-    await catalogue.withdraw(session, code=code)
+async def withdraw(code: Code, session: SessionDep, principal: Admin) -> Response:
+    """Withdraw an item from the published catalogue (admins without a region; audited); it is kept for the
+    requests that name it, and saving it again publishes it again."""
+    before = await catalogue.withdraw(session, principal, code=code)
+    await audit.record(session, principal=principal, action="withdraw", entity="service_item", entity_id=code,
+                       before=before, after=before | {"active": False})
     return Response(status_code=204)

@@ -4,7 +4,8 @@ import { t, fmtTime } from "../app/i18n.js";
 import { call, download, field, table, values } from "./ui.js";
 
 const A = "/api/v1/admin/audit";
-const ENTITIES = ["user", "department", "category", "routing_rule", "deadline_rule", "calendar_override", "regions"];
+const ENTITIES = ["user", "department", "category", "routing_rule", "deadline_rule", "calendar_override", "regions",
+  "service_item"];
 
 function diff(before, after) {
   if (!before || !after) {  // created or deleted: the one state, compactly, without empty fields

@@ -11,9 +11,10 @@ import { departmentsTab, routingTab } from "./reference.js";
 import { calendarTab, deadlinesTab } from "./limits.js";
 import { regionsTab } from "./regions.js";
 import { auditTab } from "./audit.js";
+import { catalogueTab } from "./catalogue.js";
 
-const TABS = { accounts: accountsTab, departments: departmentsTab, routing: routingTab, deadlines: deadlinesTab,
-  calendar: calendarTab, regions: regionsTab, audit: auditTab };
+const TABS = { accounts: accountsTab, departments: departmentsTab, routing: routingTab, catalogue: catalogueTab,
+  deadlines: deadlinesTab, calendar: calendarTab, regions: regionsTab, audit: auditTab };
 
 function show(name) {
   const tab = TABS[name] ? name : "accounts";

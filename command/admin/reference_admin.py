@@ -19,7 +19,7 @@ from command.core.security import Principal
 DEPARTMENT_FIELDS = ("code", "name", "kind", "region_code", "region_codes", "phone")
 CATEGORY_FIELDS = ("code", "name_zh", "name_en", "group", "default_priority", "item_type", "active")
 RULE_FIELDS = ("category_code", "region_code", "workers_needed", "department_kinds", "radius_m", "own_grid_first",
-               "ack_timeout_s", "max_attempts")
+               "ack_timeout_s", "max_attempts", "priority")
 
 
 @dataclass(slots=True)

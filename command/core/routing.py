@@ -2,9 +2,10 @@
 
 A rule is per category, overridable per region: among the category's rules whose region is on the incident's
 region path (or has no region: the category default), the deepest region wins. A category without any rule
-gets the built-in default (one worker, no department, settings' ack limit and attempts). For each department
-kind the rule names, the department serving the deepest region on the path wins (ties: lowest id); a department
-serves its own region and the further regions of its jurisdiction (`region_codes`)."""
+gets the built-in default (one worker, no department, settings' ack limit and attempts). The rule's priority, when
+set, is the one intake gives an alert whose sender named none (otherwise the category's default_priority). For each
+department kind the rule names, the department serving the deepest region on the path wins (ties: lowest id); a
+department serves its own region and the further regions of its jurisdiction (`region_codes`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Rule:
     ack_timeout_s: int
     max_attempts: int
     rule_id: int | None = None  # None: the built-in default
+    priority: int | None = None  # None: the category's default_priority
 
 
 def codes(values: Sequence[str]) -> object:
@@ -57,7 +59,7 @@ async def routing_rule(session: AsyncSession, *, category_code: str, region_path
     return Rule(
         workers_needed=max(0, best.workers_needed), department_kinds=tuple(best.department_kinds or ()),
         radius_m=float(best.radius_m), own_grid_first=best.own_grid_first, ack_timeout_s=max(1, best.ack_timeout_s),
-        max_attempts=max(1, best.max_attempts), rule_id=best.id,
+        max_attempts=max(1, best.max_attempts), rule_id=best.id, priority=best.priority,
     )
 
 

@@ -35,6 +35,7 @@ from command.core.lifecycle import IncidentStatus
 from command.core.logctx import about_incident
 from command.core.models import Incident, Order
 from command.core.moves import move_incident, record
+from command.core.routing import routing_rule
 from command.core.settings import Settings
 from command.core.summaries import incident_payload
 from command.core.telemetry import ALERTS_RECEIVED
@@ -180,6 +181,14 @@ def _persistent(session: AsyncSession, row: Row) -> Incident:
     return attach_loaded(session, Incident, values)
 
 
+async def _rule_priority(session: AsyncSession, category_code: str, default: int, path: list[str],
+                         settings: Settings) -> int:
+    """An alert's priority when its sender named none: the routing rule's where it lies (the deepest region's rule,
+    as for the rest of the rule), else the category's default."""
+    rule = await routing_rule(session, category_code=category_code, region_path=path, settings=settings)
+    return rule.priority or default
+
+
 async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, actor: Actor, settings: Settings,
                        idempotency_key: str | None = None, key_scope: str = "") -> Submitted:
     """Store, locate and dispatch one report. A retry (the same external_id per channel, or the same
@@ -193,10 +202,12 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
     key = stored_key(key_scope, idempotency_key)
     lon, lat = to_wgs84(alert.lon, alert.lat, alert.crs)
     located = await locate(session, lon=lon, lat=lat, tolerance_m=settings.locate_tolerance_m)
+    priority = alert.priority or await _rule_priority(session, category.code, category.default_priority,
+                                                      located.path, settings)
     now = utcnow()
     row = await _INSERT.fetchrow(
         session, public_id=uuid.uuid4(), category_code=category.code, description=alert.description.strip(),
-        priority=alert.priority or category.default_priority, item_type=alert.item_type or category.item_type,
+        priority=priority, item_type=alert.item_type or category.item_type,
         status=IncidentStatus.reported.value, channel=alert.channel, lon=float(lon), lat=float(lat),
         region_code=located.region.code if located.region else None, region_path=located.path,
         reporter_name=alert.reporter_name.strip() if alert.reporter_name else None,

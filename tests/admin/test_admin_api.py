@@ -201,6 +201,31 @@ async def test_reference_limits_calendar(clean_db: AsyncEngine, settings: Settin
         assert (await c.delete(f"{A}/calendar/overrides/{oid}", headers=admin)).status_code == 404
 
 
+async def test_routing_rule_priority_round_trips_and_is_checked(clean_db: AsyncEngine, settings: Settings) -> None:
+    """A rule's priority (1-4, null: the category's default) is saved, listed and audited; anything else is a 422
+    that changes nothing."""
+    async with w.loop_app(clean_db, settings) as app:
+        c, admin = app.client, await app.as_("admin")
+        await c.put(f"{A}/categories/newcat", headers=admin, json={"name_zh": "新类", "name_en": "New"})
+        rule = {"category_code": "newcat", "region_code": "D1S1", "priority": 2}
+        r = await c.put(f"{A}/routing-rules", headers=admin, json=rule)
+        assert r.status_code == 200 and r.json()["priority"] == 2
+        listed = (await c.get(f"{A}/routing-rules", headers=admin)).json()["rules"]
+        assert [x["priority"] for x in listed if x["category_code"] == "newcat"] == [2]
+        audits = await _count(app, AuditEntry)
+        for bad in (0, 5, "x", "2", 2.5, True):
+            r = await c.put(f"{A}/routing-rules", headers=admin, json={**rule, "priority": bad})
+            assert r.status_code == 422, bad
+        listed = (await c.get(f"{A}/routing-rules", headers=admin)).json()["rules"]
+        assert [x["priority"] for x in listed if x["category_code"] == "newcat"] == [2]
+        assert await _count(app, AuditEntry) == audits
+        r = await c.put(f"{A}/routing-rules", headers=admin, json={**rule, "priority": None})
+        assert r.status_code == 200 and r.json()["priority"] is None
+        audit = (await c.get(f"{A}/audit", headers=admin, params={"entity": "routing_rule"})).json()["entries"]
+        assert (audit[0]["before"]["priority"], audit[0]["after"]["priority"]) == (2, None)
+        assert audit[1]["after"]["priority"] == 2
+
+
 async def test_region_file_check_preview_apply_then_alert_dispatch(clean_db: AsyncEngine, settings: Settings, redis
                                                                    ) -> None:
     async with w.loop_app(clean_db, settings) as app:

@@ -113,7 +113,8 @@ async def test_an_admin_sets_up_a_new_street_only_through_admin(app: App, browse
     await page.click("#category-save")
     await page.wait_for_function("() => document.querySelector('#categories').innerText.includes('xh_litter')")
     await _fill(page, "#routing-form", {"category_code": "xh_litter", "region_code": STREET,
-                                        "department_kinds": "xh_city", "workers_needed": "1", "ack_timeout_s": "90"})
+                                        "department_kinds": "xh_city", "workers_needed": "1", "ack_timeout_s": "90",
+                                        "priority": "2"})
     await page.click("#routing-save")
     await page.wait_for_function("() => document.querySelector('#routing').innerText.includes('xh_city')")
     await save_screenshot(page, "admin-routing.png")
@@ -155,6 +156,7 @@ async def test_an_admin_sets_up_a_new_street_only_through_admin(app: App, browse
     await app.call("POST", "/api/v1/workers/me/position", "xh_leader", json={"lon": INSIDE[0], "lat": INSIDE[1]})
     alert = await app.alert(category="xh_litter", description="路口乱堆建筑垃圾", lon=INSIDE[0], lat=INSIDE[1])
     assert alert["region_code"] == GRIDS[0], alert
+    assert alert["priority"] == 2  # the street's rule, over the category's P3
     ((leader_id,),) = await app.sql("SELECT w.id FROM workers w JOIN users u ON u.id = w.user_id "
                                     "WHERE u.username = 'xh_leader'")
     assert [o["department_code"] for o in alert["orders"] if o["assignee_kind"] == "department"] == ["xh_city"]

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select
 
 from command.core.db import make_sessionmaker
-from command.core.models import Event, Incident
+from command.core.models import Event, Incident, RoutingRule
 from geo.coords import from_wgs84
 from tests.dispatch_fixtures import at, counts, metres, redis_loads
 from tests.dispatch_world import alert
@@ -72,6 +72,19 @@ async def test_default_rule_for_category_without_rule(world, dsettings) -> None:
                                   headers=world.op.headers)).json()
     assert body["status"] == "dispatched" and body["priority"] == 2
     assert [(o["assignee_kind"], o["worker_id"]) for o in body["orders"]] == [("worker", world.near.worker_id)]
+
+
+async def test_priority_from_the_deepest_rule_else_category_and_the_sender_wins(world, dsettings, clean_db) -> None:
+    """noise (default P4, its default rule sets no priority): street SA's rule says 2, community CA2's (inside SA)
+    says 1; an alert's own priority beats both."""
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        s.add_all([RoutingRule(category_code="noise", region_code=code, workers_needed=1, department_kinds=[],
+                               own_grid_first=False, priority=priority) for code, priority in (("SA", 2), ("CA2", 1))])
+    async with app_client(dsettings) as client:
+        got = [(await client.post("/api/v1/alerts", json=alert(where, category="noise", **kw),
+                                  headers=world.op.headers)).json()
+               for where, kw in (((0.5, 1.5), {}), ((0.5, 2.5), {}), ((2.2, 3.0), {}), ((0.5, 2.5), {"priority": 3}))]
+    assert [(b["region_code"], b["priority"]) for b in got] == [("CA1", 2), ("CA2", 1), ("CB", 4), ("CA2", 3)]
 
 
 async def test_gcj02_input_is_stored_as_wgs84(world, dsettings) -> None:

@@ -47,6 +47,7 @@ class RoutingIn(Body):
     own_grid_first: bool = True
     ack_timeout_s: Integer = Field(60, ge=5, le=86400)
     max_attempts: Integer = Field(3, ge=1, le=20)
+    priority: Integer | None = Field(None, ge=1, le=4, description="1 urgent … 4 low; null: the category's default")
 
 
 def department_out(d: Department, liaisons: list | None = None) -> dict:

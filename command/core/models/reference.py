@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     ARRAY,
     Boolean,
+    CheckConstraint,
     Float,
     ForeignKey,
     Integer,
@@ -48,7 +49,8 @@ class Category(Base):
 
 
 class RoutingRule(Base):
-    """Who goes, per category, overridable per region (the deepest matching region wins)."""
+    """Who goes, per category, overridable per region (the deepest matching region wins), and the priority an alert
+    takes there when its sender gives none (None: the category's default_priority)."""
 
     __tablename__ = "routing_rules"
 
@@ -61,5 +63,7 @@ class RoutingRule(Base):
     own_grid_first: Mapped[bool] = mapped_column(Boolean, default=True)
     ack_timeout_s: Mapped[int] = mapped_column(Integer, default=60)
     max_attempts: Mapped[int] = mapped_column(SmallInteger, default=3)
+    priority: Mapped[int | None] = mapped_column(SmallInteger)  # 1 urgent … 4 low, as incidents
 
-    __table_args__ = (UniqueConstraint("category_code", "region_code"),)
+    __table_args__ = (UniqueConstraint("category_code", "region_code"),
+                      CheckConstraint("priority BETWEEN 1 AND 4", name="priority"))

@@ -34,10 +34,11 @@ class Attribute:
     values: tuple[AttributeValue, ...] = ()
 
 
-# Attributes every service takes: priority overrides the category's default (1 most urgent).
+# Attributes every service takes: priority overrides the routing rule's or the category's default (1 most urgent).
 PRIORITY = Attribute(
     code="priority", datatype="singlevaluelist", required=False, order=1,
-    description="紧急程度 Priority (1 最紧急 most urgent … 4); default: the category's own",
+    description="紧急程度 Priority (1 最紧急 most urgent … 4); default: the place's routing rule's, else the "
+                "category's own",
     values=(AttributeValue("1", "1 特急 Most urgent"), AttributeValue("2", "2 紧急 Urgent"),
             AttributeValue("3", "3 一般 Normal"), AttributeValue("4", "4 缓办 Low")))
 COMMON_ATTRIBUTES: tuple[Attribute, ...] = (PRIORITY,)

@@ -5,6 +5,7 @@ import { t } from "../app/i18n.js";
 import { call, field, fillForm, list, say, table, values } from "./ui.js";
 
 const A = "/api/v1/admin";
+const prio = (p) => `P${p} ${t("priority." + p)}`;  // as the category's P1–P4, with the app's 特急…较低
 
 export function departmentsTab(panel) {
   const rows = h("div", { class: "a-scroll", id: "departments" });
@@ -63,6 +64,8 @@ export function routingTab(panel) {
     field("ack_timeout_s", "admin.f.ack_timeout", { type: "number", min: 5, max: 86400, value: "60" }),
     field("radius_m", "admin.f.radius", { type: "number", min: 1, max: 100000, value: "3000" }),
     field("max_attempts", "admin.f.max_attempts", { type: "number", min: 1, max: 20, value: "3" }),
+    field("priority", "admin.f.priority", { options: [["", t("admin.route.priority_default")],
+      ...[1, 2, 3, 4].map((p) => [p, prio(p)])] }),
     h("div", { class: "row-btns" }, h("button", { class: "a-btn", type: "submit", id: "routing-save" }, t("admin.save"))));
   async function load() {
     const [c, r] = await Promise.all([call("GET", `${A}/categories`), call("GET", `${A}/routing-rules`)]);
@@ -72,10 +75,11 @@ export function routingTab(panel) {
       h("td", {}, t("admin.item." + x.item_type)),
       h("td", {}, h("button", { class: "a-btn sm ghost", onclick: () => fillForm(catForm, x) }, t("admin.edit"))))));
     fill(rules, table(["admin.f.category", "admin.f.region", "admin.f.dept_kinds", "admin.f.workers_needed",
-      "admin.f.ack_timeout", "admin.f.radius", "admin.acts"], r.rules, (x) => h("tr", {}, h("td", {}, x.category_code),
+      "admin.f.ack_timeout", "admin.f.radius", "admin.f.priority", "admin.acts"], r.rules, (x) => h("tr", {},
+      h("td", {}, x.category_code),
       h("td", {}, x.region_code || t("admin.default")), h("td", {}, x.department_kinds.join(", ")),
       h("td", {}, x.workers_needed ? x.workers_needed : t("admin.no_workers")), h("td", {}, x.ack_timeout_s + " s"),
-      h("td", {}, x.radius_m + " m"),
+      h("td", {}, x.radius_m + " m"), h("td", {}, x.priority ? prio(x.priority) : t("admin.route.priority_default")),
       h("td", { class: "acts" },
         h("button", { class: "a-btn sm ghost", onclick: () => fillForm(ruleForm, { ...x,
           department_kinds: x.department_kinds.join(", ") }) }, t("admin.edit")),
@@ -96,7 +100,8 @@ export function routingTab(panel) {
     const v = values(ruleForm);
     await call("PUT", `${A}/routing-rules`, { category_code: v.category_code, region_code: v.region_code,
       department_kinds: list(v.department_kinds), workers_needed: v.workers_needed ?? 1,
-      ack_timeout_s: v.ack_timeout_s ?? 60, radius_m: v.radius_m ?? 3000, max_attempts: v.max_attempts ?? 3 });
+      ack_timeout_s: v.ack_timeout_s ?? 60, radius_m: v.radius_m ?? 3000, max_attempts: v.max_attempts ?? 3,
+      priority: v.priority === null ? null : Number(v.priority) });
     say(t("admin.saved"));
     ruleForm.reset();
     load();

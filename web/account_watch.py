@@ -113,7 +113,11 @@ class AccountWatch:
 
     async def stop(self) -> None:
         self._stopping = True
-        self._tasks[1].cancel()  # the sweep only sleeps between passes
+        # Both are cancelled at once: the sweep only sleeps between passes, and the listener would otherwise notice
+        # the flag only when its wait for a message ends (up to _POLL_S: every app shutdown, a test's included,
+        # took that long). Its `finally` closes the subscription either way.
+        for task in self._tasks:
+            task.cancel()
         await stop_tasks([*self._tasks, *self._rechecks])
         self.cache.trusted = False
 

@@ -9,14 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from command.core import refdata
 from command.core.db import make_engine, make_sessionmaker
 from command.core.settings import Settings
 from command.ops.migrate import upgrade
-from tests.environment import MUTABLE_TABLES, make_test_settings, recreate_database, redis_client
+from tests.environment import MUTABLE_TABLES, empty_tables_sql, make_test_settings, recreate_database, redis_client
 
 # The longest files first (`--durations` of a full run) under `make test TEST_WORKERS=2`: two pytest-xdist
 # workers take whole files in this order (--no-loadscope-reorder: xdist would otherwise put the files with the most
@@ -82,7 +81,7 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 async def clean_db(engine: AsyncEngine) -> AsyncEngine:
     """Empty every mutable table (for tests that commit, e.g. through the HTTP app)."""
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(empty_tables_sql(MUTABLE_TABLES))
     # A TRUNCATE on a bare connection bypasses the sessions' hooks that empty this process's reference cache
     # (command.core.refdata, 5 s): without this, an earlier test's categories would still be "there" for a while.
     refdata.clear()

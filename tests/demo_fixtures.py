@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.core.db import make_sessionmaker
 from command.core.settings import Settings
 from command.demo.load import counts, load_demo
-from tests.environment import MUTABLE_TABLES
+from tests.environment import MUTABLE_TABLES, empty_tables_sql
 
 REFERENCE = ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points",
              "service_items")
@@ -29,7 +28,7 @@ async def demo_db(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
         present = await counts(s) == DEMO_COUNTS
     work = [t for t in MUTABLE_TABLES if t not in REFERENCE]
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(work if present else MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(empty_tables_sql(work if present else MUTABLE_TABLES))
     if not present:
         async with make_sessionmaker(engine)() as s, s.begin():
             await load_demo(s, seed=7)

@@ -13,6 +13,7 @@ from typing import cast
 import psycopg
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from sqlalchemy import TextClause, text
 
 from command.core.redis_client import cluster_nodes
 from command.core.settings import Settings
@@ -53,6 +54,40 @@ MUTABLE_TABLES = ("events", "orders", "incidents", "workers", "users", "routing_
                   "daily_facts", "daily_facts_days", "daily_facts_state",
                   # published reports (migration 0019)
                   "report_subscriptions", "published_reports")
+
+
+def empty_tables_sql(tables: tuple[str, ...] | list[str]) -> TextClause:
+    """One statement that leaves `tables` empty with their sequences at their start, as
+    `TRUNCATE … RESTART IDENTITY CASCADE` would, truncating only the tables that hold rows: a TRUNCATE of all 46
+    took ~0.1 s, paid by every test that starts clean. An empty table's sequences are reset by setval (a rolled-back
+    insert advances them too)."""
+    names = ", ".join(f"'{t}'" for t in tables)
+    return text(f"""
+DO $$
+DECLARE
+  wanted text[] := ARRAY[{names}];
+  dirty text[] := '{{}}';
+  t text;
+  held boolean;
+  seq regclass;
+BEGIN
+  FOREACH t IN ARRAY wanted LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', t) INTO held;
+    IF held THEN dirty := dirty || t; END IF;
+  END LOOP;
+  IF cardinality(dirty) > 0 THEN
+    EXECUTE 'TRUNCATE ' || (SELECT string_agg(quote_ident(x), ', ') FROM unnest(dirty) x)
+         || ' RESTART IDENTITY CASCADE';
+  END IF;
+  FOR seq IN
+    SELECT d.objid::regclass FROM pg_depend d JOIN pg_class tab ON tab.oid = d.refobjid
+     WHERE d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+       AND (SELECT relkind FROM pg_class WHERE oid = d.objid) = 'S'
+       AND tab.relname = ANY(wanted) AND NOT tab.relname = ANY(dirty)
+  LOOP
+    PERFORM setval(seq, (SELECT seqstart FROM pg_sequence WHERE seqrelid = seq), false);
+  END LOOP;
+END $$""")
 
 
 def make_test_settings(**overrides: object) -> Settings:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import httpx
 from geoalchemy2 import WKTElement
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from command.core.models import Category, Department, Incident, Order, User, Worker
@@ -95,10 +95,10 @@ async def build(session: AsyncSession) -> World:
 
 async def truncate(engine: AsyncEngine) -> None:
     """Empty every mutable table (what conftest's clean_db does, usable from a module-scoped fixture)."""
-    from tests.environment import MUTABLE_TABLES
+    from tests.environment import MUTABLE_TABLES, empty_tables_sql
 
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(empty_tables_sql(MUTABLE_TABLES))
 
 
 @functools.cache

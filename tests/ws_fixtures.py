@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from geoalchemy2 import WKTElement
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from command.core.db import make_sessionmaker
@@ -20,7 +19,7 @@ from command.core.security import Principal, issue_token
 from command.core.settings import Settings
 from command.realtime.publish import commit_and_publish
 from geo.models import Region
-from tests.environment import MUTABLE_TABLES
+from tests.environment import MUTABLE_TABLES, empty_tables_sql
 
 
 def _square(lon: float, lat: float, size: float) -> WKTElement:
@@ -50,7 +49,7 @@ class City:
 
 async def seed_city(engine: AsyncEngine, settings: Settings) -> City:
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(empty_tables_sql(MUTABLE_TABLES))
     sm = make_sessionmaker(engine)
     city = City(settings=settings, sessionmaker=sm)
     async with sm() as s, s.begin():

@@ -12,7 +12,7 @@ from command.core.errors import NotAuthenticated
 from command.demo.catalog import CATEGORIES
 from command.demo.load import counts, load_demo
 from command.demo.people import DEMO_PASSWORD
-from tests.environment import MUTABLE_TABLES
+from tests.environment import MUTABLE_TABLES, empty_tables_sql
 
 
 async def _load(engine: AsyncEngine, seed: int = 7) -> dict[str, int]:
@@ -29,7 +29,7 @@ async def _scalar(engine: AsyncEngine, sql: str) -> object:
 @pytest.fixture(scope="module")
 async def loaded(engine: AsyncEngine) -> dict[str, int]:
     async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(empty_tables_sql(MUTABLE_TABLES))
     return await _load(engine)
 
 

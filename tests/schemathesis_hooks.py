@@ -23,6 +23,21 @@ SIGNED_PATH = "/api/v1/hotline/12345/orders"
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    _spare_the_fuzzing_account(case)
+    _sign_hotline_orders(case)
+
+
+def _spare_the_fuzzing_account(case: Any) -> None:
+    """The admin operations on one account (/api/v1/admin/users/{user_id}…) never target the account the run
+    fuzzes as: disabling, demoting or ending its sessions would revoke the run's token (tests/web/schemathesis_kit.py
+    checks it still works at the end)."""
+    own, spare = os.environ.get("GRIDCMD_FUZZ_SELF_ID"), os.environ.get("GRIDCMD_FUZZ_SPARE_ID")
+    params = case.path_parameters
+    if own and spare and isinstance(params, dict) and str(params.get("user_id")) == own:
+        case.path_parameters = {**params, "user_id": int(spare)}
+
+
+def _sign_hotline_orders(case: Any) -> None:
     secret = os.environ.get("GRIDCMD_HOTLINE_SECRET")
     if not secret or case.operation.path != SIGNED_PATH or case.method.upper() != "POST":
         return

@@ -6,7 +6,7 @@ the answer (schemathesis's not_a_server_error, status_code_conformance, response
 content_type_conformance). All four phases run: explicit examples, coverage (boundary and negative values of
 every parameter), fuzzing and stateful sequences.
 
-Bounded for the suite: GRIDCMD_FUZZ_EXAMPLES cases per operation and phase (default 20) with a fixed seed
+Bounded for the suite: GRIDCMD_FUZZ_EXAMPLES cases per operation and phase (default 10) with a fixed seed
 (GRIDCMD_FUZZ_SEED) so CI is reproducible; run it hard by hand (docs/input.md):
 
     GRIDCMD_FUZZ_EXAMPLES=1000 GRIDCMD_FUZZ_SEED=random .venv/bin/python -m pytest -q tests/web/test_schemathesis_*.py
@@ -25,15 +25,21 @@ from pathlib import Path
 
 import httpx
 import orjson
+import psycopg
 import pytest
 
 from command.core.settings import Settings
 from tests.procs import ROOT, free_port, log_tail, server_env, start_server, stop, wait_ready
 
-EXAMPLES = int(os.environ.get("GRIDCMD_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("GRIDCMD_FUZZ_EXAMPLES", "10"))
 SEED = os.environ.get("GRIDCMD_FUZZ_SEED", "1913")
 HOTLINE_SECRET = "fuzz-hotline-secret"
 USERS = ("admin", "op-1")  # every account of the demo city has this password; each file fuzzes as one of them
+# The account whose id replaces the fuzzing account's own in /api/v1/admin/users/{id}/… (tests/schemathesis_hooks.py):
+# disabling, demoting or ending the sessions of the fuzzing account would leave the rest of the run testing 401s only.
+SPARE = "op-2"
+# Ends the fuzzing token itself (tested in tests/admin); once called, every later request was a 401.
+EXCLUDED_PATHS = ("/api/v1/auth/logout",)
 PASSWORD = "demo1234"
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -51,6 +57,7 @@ async def server(demo_db, settings: Settings, tmp_path_factory: pytest.TempPathF
         await asyncio.to_thread(wait_ready, port, proc=proc)
         base = f"http://127.0.0.1:{port}"
         tokens = await _seed(base)
+        tokens["ids"] = _user_ids(settings)  # type: ignore[assignment]
         yield base, tokens, proc
     finally:
         stop(proc)
@@ -81,6 +88,12 @@ async def _seed(base: str) -> dict[str, str]:
         return tokens
 
 
+def _user_ids(settings: Settings) -> dict[str, int]:
+    with psycopg.connect(settings.sync_database_url.replace("+psycopg", "")) as conn:
+        return {name: uid for uid, name in conn.execute(
+            "SELECT id, username FROM users WHERE username = ANY(%s)", ([*USERS, SPARE],)).fetchall()}
+
+
 def _summarise(report: Path) -> tuple[int, collections.Counter[int]]:
     """(requests made, how many answers of each status) from schemathesis's NDJSON events."""
     requests, statuses = 0, collections.Counter[int]()
@@ -108,10 +121,13 @@ async def fuzz_as(server: tuple, user: str, tmp_path: Path) -> None:
                "--phases", "examples,coverage,fuzzing,stateful", "--suppress-health-check", "all",
                "--report", "ndjson", "--report-ndjson-path", str(report), "--output-truncate", "true",
                "--no-color"]
+    for path in EXCLUDED_PATHS:
+        command += ["--exclude-path", path]
     if SEED != "random":
         command += ["--seed", SEED]
+    ids = tokens["ids"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "GRIDCMD_HOTLINE_SECRET": HOTLINE_SECRET,
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "GRIDCMD_FUZZ_SELF_ID": str(ids[user]), "GRIDCMD_FUZZ_SPARE_ID": str(ids[SPARE])}
     done = await asyncio.to_thread(subprocess.run, command, cwd=tmp_path, env=env, capture_output=True, text=True,
                                    timeout=850)
     requests, statuses = _summarise(report)
@@ -121,3 +137,8 @@ async def fuzz_as(server: tuple, user: str, tmp_path: Path) -> None:
         f"schemathesis found failures ({requests} requests, {server_errors} answers >= 500):\n"
         f"{done.stdout[-12000:]}\n{done.stderr[-3000:]}\nserver log:\n{log_tail(proc, 80)}")
     assert requests > 20 * EXAMPLES, f"only {requests} requests: the run did not reach the operations"
+    # The token must have stood to the end: a run that revoked it tested nothing but 401s from then on.
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        r = await c.get("/api/v1/incidents", params={"limit": 1}, headers={"Authorization": f"Bearer {tokens[user]}"})
+    assert r.status_code == 200, f"the fuzzing token no longer works ({r.status_code}): the run revoked it"
+    assert statuses[401] < requests * 0.25, f"{statuses[401]} of {requests} answers were 401"

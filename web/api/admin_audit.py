@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from command.admin import audit
+from web.api.stats import XLSX
 from web.deps import Admin, SessionDep
 from web.request_types import Id64, Instant, SafeLine
 
@@ -37,7 +38,8 @@ async def list_entries(principal: Admin, session: SessionDep, entity: Entity = N
     return {"entries": [audit.entry_out(e) for e in rows]}
 
 
-@router.get("/export")
+@router.get("/export", response_class=Response, responses={200: {
+    "content": {XLSX: {}, "text/csv": {}}, "description": "the entries as an XLSX workbook or a CSV file (UTF-8)"}})
 async def export(principal: Admin, session: SessionDep, format: Literal["csv", "xlsx"] = "xlsx",
                  entity: Entity = None, entity_id: Text64 = None, actor: Text64 = None, action: Entity = None,
                  since: Annotated[Instant | None, Query()] = None,
@@ -50,5 +52,5 @@ async def export(principal: Admin, session: SessionDep, format: Literal["csv", "
         return Response(audit.to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="audit.csv"'})
     return Response(audit.to_xlsx(rows),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    media_type=XLSX,
                     headers={"Content-Disposition": 'attachment; filename="audit.xlsx"'})

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from command.admin import audit, catalogue
 from command.core.models import ServiceItem
+from web.api.stats import XLSX
 from web.deps import Admin, Operator, SessionDep
 from web.ratelimit import rate_limited
 from web.request_models import Body
@@ -20,7 +21,6 @@ from web.request_types import Integer, SafeLine, VisibleLine, VisibleText
 
 router = APIRouter(tags=["service catalogue"])
 Code = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the item's code, e.g. S001")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _per_minute(request: Request) -> int:

@@ -1,7 +1,8 @@
 """Region and department scope of a caller, for every list, statistic and action of the closed loop.
 
-An admin, or a user without a region (the top centre), sees everything; anyone else sees the
-incidents whose region chain contains their region. A liaison acts only on their department's orders."""
+A user without a region (the top centre, and a province-wide admin) sees everything; anyone else — a region
+admin included — sees the incidents whose region chain contains their region. A liaison acts only on their
+department's orders."""
 
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ def array_contains(column: ColumnElement[Any] | QueryableAttribute[Any], value: 
 
 
 def scope_region(principal: Principal) -> str | None:
-    """The region the caller is limited to; None for an admin or a user without a region (the top centre)."""
-    if principal.role == "admin" or not principal.region_code:
-        return None
-    return principal.region_code
+    """The region the caller is limited to; None for a user without a region (the top centre, a global admin).
+    A region admin is limited like anyone else: what /admin lets them edit is also all they see."""
+    return principal.region_code or None
 
 
 def unrestricted(principal: Principal) -> bool:

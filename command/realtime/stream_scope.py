@@ -87,7 +87,7 @@ async def resolve_scope(session: AsyncSession, *, principal: Principal, region: 
     """The scope `principal` may have for a requested region (None: their default). Forbidden/InvalidInput
     when they may not; reads only."""
     if principal.role in WATCHERS:
-        unrestricted = principal.role == "admin" or not principal.region_code
+        unrestricted = not principal.region_code  # a region admin watches their region, like an operator
         if region is None:
             return Scope(everything=True) if unrestricted else Scope(region=principal.region_code)
         path = await region_path(session, region)

@@ -12,10 +12,12 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from command.core.errors import Forbidden
 from command.core.models import AuditEntry, Deadline, Order, User, Worker
 from command.core.settings import Settings
 from command.deadlines.deadlines import adopt
@@ -142,6 +144,39 @@ async def test_region_admin_stays_inside_their_region(clean_db: AsyncEngine, set
         assert mine == {"user", "department", "calendar_override"}
         r = await c.post(f"{A}/regions/check", headers=ra, files={"file": ("s.geojson", street_file())})
         assert r.status_code == 403, r.text
+
+
+async def test_a_region_admin_sees_and_acts_only_inside_their_region_beyond_admin(
+        clean_db: AsyncEngine, settings: Settings) -> None:
+    """The same limit as /admin on the closed loop's reads and actions and on the wall's socket scope; an admin
+    without a region still sees everything."""
+    from command.core.security import Principal
+    from command.realtime.stream_scope import resolve_scope
+
+    async with w.loop_app(clean_db, settings) as app:
+        c = app.client
+        async with app.sessionmaker() as s, s.begin():  # type: ignore[operator]
+            inside = await w.incident(s, grid="D1S1C1G1")
+            outside = await w.incident(s, grid="D2S1C1G1")
+        ra = await _region_admin(app, "ra", "D1S1")
+        listed = {i["id"] for i in (await c.get("/api/v1/incidents", headers=ra)).json()["items"]}
+        assert listed == {inside.id}
+        assert (await c.get(f"/api/v1/incidents/{inside.id}", headers=ra)).status_code == 200
+        r = await c.get(f"/api/v1/incidents/{outside.id}", headers=ra)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", r.text
+        r = await c.post(f"/api/v1/incidents/{outside.id}/dispatch", headers=ra, json={"worker_id": 1})
+        assert r.status_code == 403, r.text
+        top_admin = await app.as_("admin")
+        everything = {i["id"] for i in (await c.get("/api/v1/incidents", headers=top_admin)).json()["items"]}
+        assert everything == {inside.id, outside.id}
+        async with app.sessionmaker() as s:  # type: ignore[operator]
+            me = Principal(user_id=0, username="ra", role="admin", region_code="D1S1")
+            assert (await resolve_scope(s, principal=me, region=None)).region == "D1S1"
+            assert (await resolve_scope(s, principal=me, region="D1S1C1")).region == "D1S1C1"
+            with pytest.raises(Forbidden):
+                await resolve_scope(s, principal=me, region="D2")
+            top = Principal(user_id=0, username="admin", role="admin", region_code=None)
+            assert (await resolve_scope(s, principal=top, region=None)).everything
 
 
 async def test_reference_limits_calendar(clean_db: AsyncEngine, settings: Settings) -> None:

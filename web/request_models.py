@@ -6,7 +6,7 @@ visit or not). A reason or a note is the same field wherever an action asks for 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,13 @@ class WhatAndWhere(Body):
     lon: Lon
     lat: Lat
     crs: Crs = Field(Crs.wgs84, description="wgs84 for a phone's GPS; the map's own for a pin")
+
+
+def service_item_field() -> Any:
+    """A request filed from the service catalogue names its item (command.intake.service_items)."""
+    return Field(None, min_length=1, max_length=32, description=(
+        "the code of the catalogue item (GET /api/v1/public/catalogue) the request is filed from; "
+        "its category must be the request's"))
 
 
 class Report(WhatAndWhere):

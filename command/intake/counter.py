@@ -21,6 +21,7 @@ from command.core.settings import Settings
 from command.deadlines.deadlines import move_resolve
 from command.deadlines.rules import calendar_for
 from command.intake.intake import AlertIn, submit_alert
+from command.intake.service_items import active_item
 from command.orders import review
 
 ON_THE_SPOT = ("immediate", "answer")
@@ -39,21 +40,12 @@ def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, details=[{"field": field, "reason": message}])
 
 
-async def active_item(session: AsyncSession, code: str) -> ServiceItem:
-    item = await session.scalar(select(ServiceItem).where(ServiceItem.code == code, ServiceItem.active.is_(True)))
-    if item is None:
-        raise _bad("item_code", f"no active catalogue item {code!r}")
-    if not item.category_code:
-        raise _bad("item_code", f"catalogue item {code} names no category; an admin sets it on /admin")
-    return item
-
-
 async def take(session: AsyncSession, redis: Redis, *, settings: Settings, actor: Actor, item_code: str, mode: str,
                description: str, lon: float, lat: float, name: str | None, phone: str | None,
                outcome: str | None) -> CounterCase:
     """One request at the desk: handled on the spot (mode on_the_spot, with the outcome) or promised (mode promise,
     with the item's deadline)."""
-    item = await active_item(session, item_code)
+    item = await active_item(session, item_code, field="item_code")
     if mode == "on_the_spot":
         if item.item_type not in ON_THE_SPOT:
             raise _bad("mode", f"{item.name} is a {item.item_type} item: register it with its deadline")
@@ -68,9 +60,9 @@ async def take(session: AsyncSession, redis: Redis, *, settings: Settings, actor
         session, redis, settings=settings, actor=actor,
         alert=AlertIn(category=item.category_code or "", description=description, lon=lon, lat=lat, channel="counter",
                       reporter_name=name, reporter_phone=phone, item_type=item.item_type,
-                      dispatch=mode == "promise"))
+                      dispatch=mode == "promise", service_item_code=item.code))
     incident = submitted.incident
-    # The receipt reads the item from this event (an incident names its category, not its catalogue item).
+    # The receipt reads the mode (and the item) from this event.
     await append_event(session, kind="counter.received", actor=actor, incident=incident,
                        payload={"item_code": item.code, "mode": mode})
     if mode == "on_the_spot":

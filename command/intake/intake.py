@@ -73,6 +73,7 @@ class AlertIn:
     # handled at the desk is not dispatched at all.
     item_type: str | None = None
     dispatch: bool = True
+    service_item_code: str | None = None  # checked by the caller (command.intake.service_items)
 
 
 @dataclass(slots=True)
@@ -159,7 +160,7 @@ _INSERT = Native(f"""
 WITH live AS (SELECT {LIVE_LOCK_SHARED})
 INSERT INTO incidents (public_id, category_code, description, priority, item_type, status, channel, lon, lat, geom,
                        region_code, region_path, reporter_name, reporter_phone, external_id, external_scope,
-                       idempotency_key, created_by, created_at, updated_at)
+                       idempotency_key, created_by, created_at, updated_at, service_item_code)
 SELECT CAST(:public_id AS uuid), CAST(:category_code AS varchar), CAST(:description AS text),
        CAST(:priority AS smallint), CAST(:item_type AS varchar), CAST(:status AS varchar), CAST(:channel AS varchar),
        CAST(:lon AS float8), CAST(:lat AS float8),
@@ -167,7 +168,8 @@ SELECT CAST(:public_id AS uuid), CAST(:category_code AS varchar), CAST(:descript
        CAST(:region_code AS varchar), CAST(:region_path AS varchar[]), CAST(:reporter_name AS varchar),
        CAST(:reporter_phone AS varchar), CAST(:external_id AS varchar), CAST(:external_scope AS varchar),
        CAST(:idempotency_key AS varchar),
-       CAST(:created_by AS integer), CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz)
+       CAST(:created_by AS integer), CAST(:created_at AS timestamptz), CAST(:updated_at AS timestamptz),
+       CAST(:service_item_code AS varchar)
 FROM live
 ON CONFLICT DO NOTHING
 RETURNING {", ".join(_INSERTED)}, ST_AsEWKB(geom)
@@ -213,7 +215,7 @@ async def submit_alert(session: AsyncSession, redis: Redis, *, alert: AlertIn, a
         reporter_name=alert.reporter_name.strip() if alert.reporter_name else None,
         reporter_phone=alert.reporter_phone, external_id=alert.external_id, external_scope=key_scope,
         idempotency_key=key,
-        created_by=actor.user_id, created_at=now, updated_at=now)
+        created_by=actor.user_id, created_at=now, updated_at=now, service_item_code=alert.service_item_code)
     live_lock_taken(session)  # by the INSERT, before its row lock (command.assign.live)
     if row is None:
         return await _replay(session, alert, key, key_scope)

@@ -16,7 +16,7 @@ from command.core.attention import WAITING
 from command.core.errors import InvalidInput, NotFound
 from command.core.lifecycle import INCIDENT_MOVES, IncidentStatus
 from command.core.logctx import REQUEST_ID
-from command.core.models import Event, Incident, IncidentLink, Order, ReporterView
+from command.core.models import Event, Incident, IncidentLink, Order, ReporterView, ServiceItem
 from command.core.routing import codes
 from command.core.scoping import ensure_incident, scope_region
 from command.core.security import Principal
@@ -115,6 +115,9 @@ async def incident_detail(session: AsyncSession, *, principal: Principal, incide
            "events": [event_dict(e) for e in timeline],
            # The moves the lifecycle allows from here: the console shows only those buttons (the server still judges).
            "moves": sorted(INCIDENT_MOVES[IncidentStatus(incident.status)])}
+    if incident.service_item_code:  # filed from the catalogue: the item, by its current name
+        name = await session.scalar(select(ServiceItem.name).where(ServiceItem.code == incident.service_item_code))
+        out["service_item"] = {"code": incident.service_item_code, "name": name}
     if own is None:  # operators: the duplicates suggested at intake, still to be merged or dismissed
         out["duplicates"] = list(await session.scalars(select(IncidentLink.other_id).where(
             IncidentLink.incident_id == incident_id, IncidentLink.kind == "suggested").order_by(IncidentLink.other_id)))

@@ -8,10 +8,11 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.core.db import make_sessionmaker
-from command.core.models import ServiceItem, User
+from command.core.models import Incident, ServiceItem, User
 from command.demo.service_items import upsert_catalogue
 from tests import loop_world as w
 from tests.environment import make_test_settings
@@ -160,3 +161,39 @@ async def test_bad_input_is_a_422_with_field_details_and_no_audit_entry(app) -> 
     assert r.status_code == 422
     assert (await app.client.get("/api/v1/public/catalogue/S001")).json()["materials"][0] != "身份证"
     assert await _audit(app) == []
+
+
+async def test_a_request_filed_from_an_item_names_it_and_a_wrong_item_changes_nothing(app) -> None:
+    """The resident's guide and the hotline form send the item's code; the incident keeps it and the console's
+    detail shows it. An unknown, withdrawn or other category's item is a 422 on `service_item`, nothing stored."""
+    c = app.client
+    async with app.sessionmaker() as s, s.begin():
+        s.add(ServiceItem(code="R1", name="路灯报修", group_name="公共服务", department="市政", level="street",
+                          item_type="promise", conditions="c", materials=[], office="o", address="a", hours="h",
+                          phone="1", online=True, offline=True, category_code="road", time_limit_days=5))
+    lon, lat = w.POINTS["D1S1C1G1"]
+    request = {"category": "road", "description": "路灯不亮", "lon": lon, "lat": lat}
+    for code in ("R404", "X2", "S001"):  # unknown, withdrawn, filed under another category
+        r = await c.post("/api/v1/public/requests", json=request | {"service_item": code})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "service_item", r.text
+    r = await c.post("/api/v1/public/requests", json=request | {"service_item": "R" * 33})
+    assert r.status_code == 422 and "service_item" in r.json()["error"]["details"][0]["loc"], r.text
+    op = await app.as_("op1")
+    r = await c.post("/api/v1/alerts", headers=op, json=request | {"channel": "hotline", "service_item": "S001"})
+    assert r.status_code == 422, r.text
+    async with app.sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Incident)) == 0
+
+    resident = await c.post("/api/v1/public/requests", json=request | {"service_item": "R1"})
+    assert resident.status_code == 201, resident.text
+    hotline = await c.post("/api/v1/alerts", headers=op, json=request | {"channel": "hotline", "service_item": "R1"})
+    assert hotline.status_code == 201, hotline.text
+    plain = await c.post("/api/v1/alerts", headers=op, json=request | {"channel": "hotline"})
+    assert plain.status_code == 201, plain.text
+    async with app.sessionmaker() as s:
+        named = dict((await s.execute(select(Incident.id, Incident.service_item_code))).all())
+    resident_id = next(i for i in named if i not in (hotline.json()["id"], plain.json()["id"]))
+    assert named == {resident_id: "R1", hotline.json()["id"]: "R1", plain.json()["id"]: None}
+    detail = (await c.get(f"/api/v1/incidents/{hotline.json()['id']}", headers=op)).json()
+    assert detail["service_item"] == {"code": "R1", "name": "路灯报修"}
+    assert "service_item" not in (await c.get(f"/api/v1/incidents/{plain.json()['id']}", headers=op)).json()

@@ -143,8 +143,10 @@ async def test_a_resident_finds_an_item_in_the_catalogue_on_r_and_files_from_it(
     await r.fill("#lat", str(lat))
     await r.click("#submit")
     await r.locator("#track-link").wait_for(timeout=15000)
-    (row,) = await app.sql("SELECT category_code, description FROM incidents ORDER BY id DESC LIMIT 1")
+    (row,) = await app.sql("SELECT category_code, description, service_item_code FROM incidents ORDER BY id DESC "
+                           "LIMIT 1")
     assert row[0] == "subsistence_allowance" and row[1].startswith("【办理事项 S001：最低生活保障申请】")
+    assert row[2] == "S001"  # the incident names its item, not only its description
     assert foreign_requests(r, app.base) == [] and r.errors == []  # type: ignore[attr-defined]
 
 
@@ -166,4 +168,13 @@ async def test_the_operators_form_tells_every_material_of_a_service_item_at_once
     await expect(page.locator("#cf-category")).to_have_value("subsistence_allowance")
     await expect(page.locator("#cf-description")).to_have_value(re.compile(r"^【办理事项 S001：最低生活保障申请】"))
     await save_screenshot(page, "console-service-item.png")
+    (lon, lat) = (await app.sql("SELECT ST_X(w.home), ST_Y(w.home) FROM workers w JOIN users u ON u.id = w.user_id "
+                                "WHERE u.username = 'w0003'"))[0]
+    await page.fill("#cf-lon", str(lon))
+    await page.fill("#cf-lat", str(lat))
+    await page.click("#cf-submit")
+    # Sent with the item: the detail of the new incident names it.
+    await expect(page.locator("#detail-service-item")).to_contain_text("S001 最低生活保障申请", timeout=15000)
+    (row,) = await app.sql("SELECT service_item_code, channel FROM incidents ORDER BY id DESC LIMIT 1")
+    assert tuple(row) == ("S001", "hotline")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -84,6 +84,7 @@ async def test_a_promised_item_gets_its_deadline_in_working_days(app) -> None:
     expected = NATIONAL.add_workdays(incident.created_at, 5, ZoneInfo("Asia/Shanghai"))
     assert incident.resolve_due_at == expected and datetime.fromisoformat(done["due_at"]) == expected
     assert incident.status != "closed" and incident.item_type == "promise"
+    assert incident.service_item_code == "T002"  # the incident names its catalogue item
     receipt = (await c.get(f"/api/v1/counter/receipts/{done['incident_id']}", headers=op1)).json()
     assert datetime.fromisoformat(receipt["due_at"]) == expected and receipt["mode"] == "promise"
 

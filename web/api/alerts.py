@@ -12,9 +12,10 @@ from command.core.events import Actor
 from command.core.scoping import region_in_scope
 from command.core.summaries import incident_summary, order_summary
 from command.intake.intake import CHANNELS, AlertIn, submit_alert
+from command.intake.service_items import item_of_request
 from web.deps import OperatorOrWorker, RedisDep, SessionDep, SettingsDep
 from web.openapi_errors import errors, replayed
-from web.request_models import Body, Report
+from web.request_models import Body, Report, service_item_field
 from web.request_types import IdempotencyKey, SafeLine, VisibleLine
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -34,6 +35,7 @@ class AlertBody(Report):
     reporter: Reporter | None = None
     external_id: SafeLine | None = Field(None, min_length=1, max_length=128,
                                          description="the sender's own id: unique per channel for this caller")
+    service_item: SafeLine | None = service_item_field()
 
 
 @router.post("/alerts", status_code=201, responses=replayed() | errors(409))
@@ -45,12 +47,14 @@ async def post_alert(body: AlertBody, response: Response, principal: OperatorOrW
     if principal.role == "worker" and body.channel != "patrol":
         raise Forbidden("grid workers report through the patrol channel")
     reporter = body.reporter or Reporter()
+    item = await item_of_request(session, body.service_item, category=body.category)
     result = await submit_alert(
         session, redis, settings=settings, idempotency_key=idempotency_key, key_scope=f"u{principal.user_id}",
         actor=Actor(principal.username, principal.user_id),
         alert=AlertIn(category=body.category, description=body.description, lon=body.lon, lat=body.lat,
                       channel=body.channel, crs=body.crs.value, priority=body.priority,
-                      reporter_name=reporter.name, reporter_phone=reporter.phone, external_id=body.external_id),
+                      reporter_name=reporter.name, reporter_phone=reporter.phone, external_id=body.external_id,
+                      service_item_code=item.code if item else None),
     )
     outside = not region_in_scope(principal, result.incident.region_path)
     if not result.created and principal.role != "worker" and outside:

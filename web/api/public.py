@@ -17,12 +17,13 @@ from command.core.events import Actor
 from command.core.models import Category
 from command.intake.attachments import attach_photos
 from command.intake.intake import AlertIn, stored_key, submit_alert
+from command.intake.service_items import item_of_request
 from command.orders.tracking import tracking_page, tracking_token
 from command.orders.uploads import check_photos, save_upload
 from web.deps import RedisDep, SessionDep, SettingsDep
 from web.openapi_errors import replayed
 from web.ratelimit import rate_limited
-from web.request_models import WhatAndWhere
+from web.request_models import WhatAndWhere, service_item_field
 from web.request_types import IdempotencyKey, SafeLine, UploadId
 
 router = APIRouter(prefix="/api/v1/public", tags=["resident"])
@@ -38,6 +39,7 @@ class RequestIn(WhatAndWhere):
     phone: SafeLine | None = Field(None, min_length=3, max_length=32)
     photos: list[UploadId] = Field(default_factory=list, max_length=MAX_PHOTOS,
                                    description="ids from POST /api/v1/public/uploads, not yet attached")
+    service_item: SafeLine | None = service_item_field()
 
 
 def resident_key_scope(body: RequestIn) -> str:
@@ -70,13 +72,15 @@ async def file_request(body: RequestIn, response: Response, session: SessionDep,
     if category is None or not category.active or category.group != "service":
         raise InvalidInput(f"unknown category {body.category!r}; choose a service category of GET /api/v1/categories",
                            details=[{"field": "category"}])
+    item = await item_of_request(session, body.service_item, category=body.category)
     scope = resident_key_scope(body)
     photos = await check_photos(session, body.photos, uploaded_by=None,  # before intake: a bad id changes nothing
                                 replay_key=stored_key(scope, idempotency_key))
     result = await submit_alert(
         session, redis, settings=settings, actor=RESIDENT, idempotency_key=idempotency_key, key_scope=scope,
         alert=AlertIn(category=body.category, description=body.description, lon=body.lon, lat=body.lat,
-                      channel="app", crs=body.crs.value, reporter_phone=body.phone))
+                      channel="app", crs=body.crs.value, reporter_phone=body.phone,
+                      service_item_code=item.code if item else None))
     incident = result.incident
     if result.created:
         await attach_photos(session, incident=incident, photos=photos, actor=RESIDENT, uploaded_by=None)

@@ -62,6 +62,9 @@ class Incident(Base):
     region_path: Mapped[list[str]] = mapped_column(ARRAY(String(64)), default=list)
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    # The catalogue item (服务事项) a request was filed from, when it was (a resident's guide, the hotline form, the
+    # counter): service_items.code, not a foreign key (items are withdrawn, never deleted; migration 0022).
+    service_item_code: Mapped[str | None] = mapped_column(String(32))
     # When the reporter's name and phone (and their traces in the texts) were erased: retention or a request.
     reporter_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     external_id: Mapped[str | None] = mapped_column(String(128))

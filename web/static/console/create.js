@@ -104,6 +104,10 @@ export function createForm({ map, onOpen, onClose, onCreated }) {
       crs: f.crs.value, channel: "hotline", priority: Number(f.priority.value) };
     const name = f.name.value.trim(), phone = f.phone.value.trim();
     if (name || phone) { body.reporter = { name: name || null, phone: phone || null }; }
+    const item = $("#cf-item");
+    if (item && item.value && item.dataset.code && item.dataset.category === body.category) {
+      body.service_item = item.dataset.code;
+    }
     submit.disabled = true;
     setError("");
     try {

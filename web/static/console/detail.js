@@ -138,6 +138,8 @@ export function createDetail({ workerName, onCandidates, toast, onChanged }) {
       h("p", { class: "meta" }, clockTime(inc.created_at), " · ", label("channel", inc.channel), " · ",
         placeOf(inc) || inc.region_code || t("console.outside_regions")),
       reporterLine(inc),
+      inc.service_item ? h("p", { class: "meta", id: "detail-service-item" }, t("console.service_item"), " ",
+        inc.service_item.code, " ", inc.service_item.name || "") : null,
       inc.attention_reason && !FINISHED.has(inc.status) ? h("div", { class: "attention" },
         attentionReasons(inc.attention_reason).map((r) => h("div", {}, h("b", {}, r.label),
           r.detail ? h("span", { class: "attention-detail" }, " · " + r.detail) : null))) : null,

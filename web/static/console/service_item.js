@@ -19,6 +19,9 @@ export function attachServiceItems() {
   function pick() {
     const item = (items || []).find((i) => input.value.startsWith(i.code + " "));
     info.hidden = !item;
+    // What the form sends as service_item (console/create.js), while the category is still the item's.
+    input.dataset.code = item ? item.code : "";
+    input.dataset.category = item ? item.category_code || "" : "";
     if (!item) { return; }
     fill(info, h("p", null, h("strong", null, t("guide.conditions") + "："), item.conditions),
       h("p", null, h("strong", null, t("guide.materials") + "："), item.materials.join("、")),

@@ -13,6 +13,7 @@ const PHONE = /^\+?[0-9][0-9 -]{2,30}$/;
 const form = $("#request-form");
 let fix = null;         // {lon, lat, crs, accuracy?} from GPS or a pin
 let key = null;         // the Idempotency-Key of this submission, kept across its retries
+let filedFrom = null;   // the catalogue item the form was filled from (the guide below)
 const uploaded = new WeakMap();  // photo blob → upload id, so a retry does not upload it again
 let pinMap = null;
 
@@ -102,11 +103,13 @@ form.addEventListener("submit", async (ev) => {
   $("#submit").textContent = t("r.sending");
   try {
     const ids = await uploadPhotos();
-    const done = await api("POST", "/api/v1/public/requests", { auth: false, idempotencyKey: key,
-      body: { category, description, ...where, phone: phone || null, photos: ids } });
+    const body = { category, description, ...where, phone: phone || null, photos: ids };
+    if (filedFrom && filedFrom.category_code === category) { body.service_item = filedFrom.code; }
+    const done = await api("POST", "/api/v1/public/requests", { auth: false, idempotencyKey: key, body });
     remember({ public_id: done.public_id, token: done.token, url: done.tracking_url, category, description,
       at: new Date().toISOString() });
     key = null;
+    filedFrom = null;
     showDone(done);
   } catch (e) {
     showError(explain(e));
@@ -153,9 +156,11 @@ loadCategories().then(() => {
 showFix();
 drawMine();
 
-// The service catalogue: filing from an item fills the form with its category and name.
+// The service catalogue: filing from an item fills the form with its category and name, and the request names
+// the item (service_item) unless the resident then picks another category.
 const guide = createGuide($("#guide"), {
   onFile(item) {
+    filedFrom = item;
     const select = $("#category");
     if (item.category_code && [...select.options].some((o) => o.value === item.category_code)) {
       select.value = item.category_code;

@@ -1,10 +1,11 @@
 """Personal data (PIPL): every reading of a reporter's phone is on record; a resident's erasure request and the
-retention job leave no phone, name or photo of theirs in PostgreSQL or the uploads, and the statistics of the
-period unchanged."""
+retention job leave no phone, name or photo of theirs in PostgreSQL, the uploads or the logs, and the statistics of
+the period unchanged."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from command.core.clock import utcnow
 from command.core.events import Actor, append_event
 from command.core.models import Upload
 from command.core.summaries import incident_payload
+from command.ops.logs import JsonFormatter
 from command.ops.privacy import normalise_phone, scrub_text, subject_hash
 from command.ops.retention import run_retention
 from dispatch import keys
@@ -96,7 +98,16 @@ async def test_reading_a_reporter_is_on_record(app) -> None:
                                  params={"limit": 0})).status_code == 422
 
 
-async def test_a_residents_erasure_leaves_nothing_of_them_and_the_statistics_as_they_were(app) -> None:
+def _logged(caplog: pytest.LogCaptureFixture, *needles: str) -> list[str]:
+    """The lines, as the production formatter writes them, of every record captured so far that hold a needle."""
+    formatter = JsonFormatter()
+    lines = [formatter.format(record) for record in caplog.records]
+    assert lines, "nothing was logged: the check would be hollow"
+    return [line for line in lines if any(needle in line for needle in needles)]
+
+
+async def test_a_residents_erasure_leaves_nothing_of_them_and_the_statistics_as_they_were(app, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # every record of the flow, whatever the configured levels
     mine = [await _incident(app, name=NAME, phone=PHONE, description=f"{NAME}反映楼道堆物，回电{PHONE}", photo=True),
             await _incident(app, name=NAME, phone="+86 139-1234-5678", description="井盖缺失", status="closed")]
     mention = await _incident(app, name=OTHER_NAME, phone=OTHER_PHONE, description=f"邻居电话{PHONE}也反映过")
@@ -128,6 +139,7 @@ async def test_a_residents_erasure_leaves_nothing_of_them_and_the_statistics_as_
     assert by_id[other][1:4] == (OTHER_NAME, OTHER_PHONE, False)
     assert erasure == ("resident", subject_hash(app.settings, PHONE), app.world.users["admin"])
     assert await _stats(app) == before  # every figure of the period unchanged
+    assert _logged(caplog, PHONE, "139-1234-5678", "139 1234 5678", NAME) == []  # nor in the logs
 
 
 async def test_retention_erases_what_is_past_its_time(app, redis) -> None:

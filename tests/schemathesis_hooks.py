@@ -3,7 +3,11 @@
 The 12345 platform's work orders are signed (command.intake.channels.hotline_sign): without a signature every generated
 order would stop at 401. With GRIDCMD_HOTLINE_SECRET set, four of five generated orders are sent as the platform would
 sign them, so the parsing and intake behind the signature check are fuzzed too; the fifth keeps its generated headers
-(the 401 paths)."""
+(the 401 paths).
+
+The run's token is set here, not with `-H`: POST /api/v1/auth/logout ends the session of the token it is called
+with, so that operation gets a token of a session of its own, minted for the same account with the installation's
+key (GRIDCMD_SECRET_KEY), and the run's token stands to the end."""
 
 from __future__ import annotations
 
@@ -16,15 +20,29 @@ from typing import Any
 import schemathesis
 from schemathesis.core import NotSet
 
+from command.core.security import issue_token, verify_token
+from command.core.settings import Settings
 from command.intake.channels.hotline_sign import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 SIGNED_PATH = "/api/v1/hotline/12345/orders"
+LOGOUT_PATH = "/api/v1/auth/logout"
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    _authorize(case)
     _spare_the_fuzzing_account(case)
     _sign_hotline_orders(case)
+
+
+def _authorize(case: Any) -> None:
+    token = os.environ.get("GRIDCMD_FUZZ_TOKEN")
+    if not token:
+        return
+    if case.operation.path == LOGOUT_PATH:
+        settings = Settings(secret_key=os.environ["GRIDCMD_SECRET_KEY"])
+        token = issue_token(settings, verify_token(settings, token).principal)  # a new session, ended by the call
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
 
 
 def _spare_the_fuzzing_account(case: Any) -> None:

@@ -38,8 +38,7 @@ USERS = ("admin", "op-1")  # every account of the demo city has this password; e
 # The account whose id replaces the fuzzing account's own in /api/v1/admin/users/{id}/… (tests/schemathesis_hooks.py):
 # disabling, demoting or ending the sessions of the fuzzing account would leave the rest of the run testing 401s only.
 SPARE = "op-2"
-# Ends the fuzzing token itself (tested in tests/admin); once called, every later request was a 401.
-EXCLUDED_PATHS = ("/api/v1/auth/logout",)
+LOGOUT = "/api/v1/auth/logout"  # fuzzed with a session of its own (tests/schemathesis_hooks.py)
 PASSWORD = "demo1234"
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -58,6 +57,7 @@ async def server(demo_db, settings: Settings, tmp_path_factory: pytest.TempPathF
         base = f"http://127.0.0.1:{port}"
         tokens = await _seed(base)
         tokens["ids"] = _user_ids(settings)  # type: ignore[assignment]
+        tokens["key"] = settings.secret_key
         yield base, tokens, proc
     finally:
         stop(proc)
@@ -94,9 +94,9 @@ def _user_ids(settings: Settings) -> dict[str, int]:
             "SELECT id, username FROM users WHERE username = ANY(%s)", ([*USERS, SPARE],)).fetchall()}
 
 
-def _summarise(report: Path) -> tuple[int, collections.Counter[int]]:
-    """(requests made, how many answers of each status) from schemathesis's NDJSON events."""
-    requests, statuses = 0, collections.Counter[int]()
+def _summarise(report: Path) -> tuple[int, collections.Counter[int], int]:
+    """(requests made, how many answers of each status, logouts answered 204) from schemathesis's NDJSON events."""
+    requests, statuses, logouts = 0, collections.Counter[int](), 0
     for line in report.read_text().splitlines():
         event = orjson.loads(line)
         finished = event.get("ScenarioFinished")
@@ -105,8 +105,12 @@ def _summarise(report: Path) -> tuple[int, collections.Counter[int]]:
         for interaction in (finished.get("recorder", {}).get("interactions") or {}).values():
             requests += 1
             if interaction.get("response"):
-                statuses[interaction["response"]["status_code"]] += 1
-    return requests, statuses
+                status = interaction["response"]["status_code"]
+                statuses[status] += 1
+                sent = interaction.get("request") or {}
+                if status == 204 and str(sent.get("uri", "")).split("?")[0].endswith(LOGOUT):
+                    logouts += 1
+    return requests, statuses, logouts
 
 
 async def fuzz_as(server: tuple, user: str, tmp_path: Path) -> None:
@@ -116,22 +120,23 @@ async def fuzz_as(server: tuple, user: str, tmp_path: Path) -> None:
     # One worker: with two threads, hypothesis' strategy repr (ast.parse) hit CPython 3.11's "AST constructor
     # recursion depth mismatch" now and then, a tool error that failed the run with every answer correct.
     command = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json",
-               "-H", f"Authorization: Bearer {tokens[user]}", "--checks", CHECKS,
+               "--checks", CHECKS,
                "--max-examples", str(EXAMPLES), "--workers", "1", "--request-timeout", "30",
                "--phases", "examples,coverage,fuzzing,stateful", "--suppress-health-check", "all",
                "--report", "ndjson", "--report-ndjson-path", str(report), "--output-truncate", "true",
                "--no-color"]
-    for path in EXCLUDED_PATHS:
-        command += ["--exclude-path", path]
     if SEED != "random":
         command += ["--seed", SEED]
     ids = tokens["ids"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "GRIDCMD_HOTLINE_SECRET": HOTLINE_SECRET,
-           "PYTHONPATH": str(ROOT), "GRIDCMD_FUZZ_SELF_ID": str(ids[user]), "GRIDCMD_FUZZ_SPARE_ID": str(ids[SPARE])}
+           "PYTHONPATH": str(ROOT), "GRIDCMD_FUZZ_SELF_ID": str(ids[user]), "GRIDCMD_FUZZ_SPARE_ID": str(ids[SPARE]),
+           # The token is set by the hook (POST /auth/logout gets a session of its own, minted with the key).
+           "GRIDCMD_FUZZ_TOKEN": tokens[user], "GRIDCMD_SECRET_KEY": tokens["key"]}
     done = await asyncio.to_thread(subprocess.run, command, cwd=tmp_path, env=env, capture_output=True, text=True,
                                    timeout=850)
-    requests, statuses = _summarise(report)
-    print(f"schemathesis as {user}: {requests} requests, statuses {dict(sorted(statuses.items()))}")
+    requests, statuses, logouts = _summarise(report)
+    print(f"schemathesis as {user}: {requests} requests, statuses {dict(sorted(statuses.items()))}, "
+          f"{logouts} logouts answered 204")
     server_errors = sum(n for status, n in statuses.items() if status >= 500)
     assert done.returncode == 0 and server_errors == 0, (
         f"schemathesis found failures ({requests} requests, {server_errors} answers >= 500):\n"
@@ -142,3 +147,4 @@ async def fuzz_as(server: tuple, user: str, tmp_path: Path) -> None:
         r = await c.get("/api/v1/incidents", params={"limit": 1}, headers={"Authorization": f"Bearer {tokens[user]}"})
     assert r.status_code == 200, f"the fuzzing token no longer works ({r.status_code}): the run revoked it"
     assert statuses[401] < requests * 0.25, f"{statuses[401]} of {requests} answers were 401"
+    assert logouts > 0, "POST /auth/logout never reached its 204: it was not really fuzzed"

@@ -85,6 +85,9 @@ async def get_read_session(
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+# The same read session, kept open until the response has been SENT (a yield dependency's default scope): for a
+# streaming response whose body reads from the database as it goes (the ledger export).
+StreamingReadSessionDep = Annotated[AsyncSession, Depends(_read_transaction)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 

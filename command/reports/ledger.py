@@ -2,16 +2,23 @@
 satisfaction, exported as CSV (UTF-8 with BOM, for Excel) and XLSX (openpyxl; a second sheet holds the
 statistics of the same range so the file reads back with the same figures).
 
+A province's month is a million rows: nothing holds them all. The rows come from a server-side cursor in batches
+(`stream_rows`); CSV goes out chunk by chunk as they come; XLSX is written by openpyxl's write-only workbook
+(each row goes to a temporary file at once) in a worker thread, batch by batch, so the event loop keeps serving
+while a big file is built, and the finished file is sent from disk.
+
 Text cells are neutralised against formula injection (OWASP "CSV injection"): a cell starting with = + - @, a
 tab or a carriage return would be run as a formula by a spreadsheet, so it gets a leading apostrophe, in both
 formats (openpyxl, too, would store "=…" as a formula)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,12 +72,19 @@ ORDER BY i.id
 """
 
 
-async def rows(session: AsyncSession, *, principal: Principal, start: datetime, end: datetime,
-               region_code: str | None = None) -> list[dict[str, Any]]:
+BATCH_ROWS = 2000  # rows per cursor fetch, per CSV chunk and per XLSX hand-over to the writer thread
+
+
+async def stream_rows(session: AsyncSession, *, principal: Principal, start: datetime, end: datetime,
+                      region_code: str | None = None) -> AsyncIterator[list[dict[str, Any]]]:
+    """The ledger's rows in id order, BATCH_ROWS at a time, through a server-side cursor (the session's
+    transaction must stay open while this is consumed)."""
     scope = region_code or (None if unrestricted(principal) else principal.region_code)
     sql = _LEDGER_SQL.format(scope="AND i.region_path @> ARRAY[CAST(:scope AS varchar)]" if scope else "")
     params = {"start": start, "end": end, **({"scope": scope} if scope else {})}
-    return [dict(r) for r in (await session.execute(text(sql), params)).mappings()]
+    result = await session.stream(text(sql).execution_options(yield_per=BATCH_ROWS), params)
+    async for part in result.mappings().partitions(BATCH_ROWS):
+        yield [dict(r) for r in part]
 
 
 FORMULA_LEADERS = ("=", "+", "-", "@", "\t", "\r")
@@ -93,13 +107,23 @@ def _cell(key: str, value: object, tz: ZoneInfo) -> object:
     return neutralise(value) if isinstance(value, str) else value
 
 
-def to_csv(ledger: Sequence[dict[str, Any]], tz: ZoneInfo) -> bytes:
+def _row(row: dict[str, Any], tz: ZoneInfo) -> list[object]:
+    return [_cell(k, row.get(k), tz) for k, _ in COLUMNS]
+
+
+async def csv_chunks(batches: AsyncIterator[list[dict[str, Any]]], tz: ZoneInfo) -> AsyncIterator[bytes]:
+    """The CSV file (UTF-8 with BOM, for Excel), one chunk per batch of rows."""
     buf = io.StringIO()
     writer = csv.writer(buf)
+    buf.write("\ufeff")
     writer.writerow([h for _, h in COLUMNS])
-    for row in ledger:
-        writer.writerow([_cell(k, row.get(k), tz) for k, _ in COLUMNS])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    async for batch in batches:
+        writer.writerows(_row(row, tz) for row in batch)
+        yield buf.getvalue().encode("utf-8")
+        buf.seek(0)
+        buf.truncate()
+    if buf.tell():
+        yield buf.getvalue().encode("utf-8")
 
 
 STATS_SHEET = "统计 Statistics"
@@ -114,19 +138,25 @@ def _active_worksheet(wb: Workbook) -> Worksheet:
     return sheet
 
 
-def to_xlsx(ledger: Sequence[dict[str, Any]], figures: Sequence[Figures], tz: ZoneInfo) -> bytes:
-    wb = Workbook()
-    sheet = _active_worksheet(wb)
-    sheet.title = LEDGER_SHEET
-    sheet.append([h for _, h in COLUMNS])
-    for row in ledger:
-        sheet.append([_cell(k, row.get(k), tz) for k, _ in COLUMNS])
+def _append(sheet: Any, rows: list[list[object]]) -> None:
+    for row in rows:
+        sheet.append(row)
+
+
+async def write_xlsx(batches: AsyncIterator[list[dict[str, Any]]], figures: Sequence[Figures], tz: ZoneInfo,
+                     path: Path) -> None:
+    """The XLSX file at `path`: the ledger sheet (header row frozen) and the statistics sheet. openpyxl's
+    write-only workbook keeps no rows in memory; the CPU-bound appends and the save run in a worker thread, one
+    batch at a time (the workbook is only ever touched by one thread at once)."""
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(LEDGER_SHEET)
     sheet.freeze_panes = "A2"
+    sheet.append([h for _, h in COLUMNS])
+    async for batch in batches:
+        await asyncio.to_thread(_append, sheet, [_row(row, tz) for row in batch])
     stats = wb.create_sheet(STATS_SHEET)
     rate_keys = list(figures[0].rates) if figures else []
     stats.append(["key", *COUNTS, *rate_keys])
     for f in figures:
         stats.append([neutralise(f.key), *(getattr(f, c) for c in COUNTS), *(f.rates[k] for k in rate_keys)])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    await asyncio.to_thread(wb.save, path)

@@ -142,7 +142,8 @@ async def test_a_residents_erasure_leaves_nothing_of_them_and_the_statistics_as_
     assert _logged(caplog, PHONE, "139-1234-5678", "139 1234 5678", NAME) == []  # nor in the logs
 
 
-async def test_retention_erases_what_is_past_its_time(app, redis) -> None:
+async def test_retention_erases_what_is_past_its_time(app, redis, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     old = utcnow() - timedelta(days=200)
     expired = await _incident(app, name=NAME, phone=PHONE, description=f"回电{PHONE}", status="closed",
                               created_at=old, photo=True)
@@ -171,12 +172,14 @@ async def test_retention_erases_what_is_past_its_time(app, redis) -> None:
     assert await redis.geopos(keys.POSITIONS, "901") == [None]
     assert await _stats(app) == before
     assert (await run_retention(app.sessionmaker, redis, settings)).anything is False  # nothing left to do
+    assert _logged(caplog, PHONE, NAME) == []  # nor in this process's logs
 
     env = {**os.environ, "DATABASE_URL": app.settings.database_url, "REDIS_URL": app.settings.redis_url,
            "GRIDCMD_SECRET_KEY": app.settings.secret_key}
     out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "command.cli", "retention", "run"], cwd=ROOT,
                                   capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.startswith("erased: incidents 0"), out.stdout + out.stderr
+    assert PHONE not in out.stdout + out.stderr and NAME not in out.stdout + out.stderr  # nor in the command's
 
 
 def test_texts_and_phones() -> None:

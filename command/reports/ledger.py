@@ -34,7 +34,8 @@ from command.reports.stats import COUNTS, Figures
 # (key, header) — headers in Chinese first, as the centres file them.
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "编号 ID"), ("public_id", "查询码 Public ID"), ("created_at", "受理时间 Received"),
-    ("category_code", "类别 Category"), ("item_type", "办件类型 Item type"), ("channel", "渠道 Channel"),
+    ("category_code", "类别 Category"), ("service_item_code", "服务事项 Service item"),
+    ("item_type", "办件类型 Item type"), ("channel", "渠道 Channel"),
     ("priority", "优先级 Priority"), ("region_code", "区域 Region"), ("status", "状态 Status"),
     ("responsible", "责任人 Responsible"), ("departments", "承办部门 Departments"),
     ("dispatched_at", "派遣时间 Dispatched"), ("responded_at", "响应时间 Responded"),
@@ -47,7 +48,7 @@ _TIMES = {"created_at", "dispatched_at", "responded_at", "respond_due_at", "reso
           "closed_at"}
 
 _LEDGER_SQL = """
-SELECT i.id, i.public_id, i.created_at, i.category_code, i.item_type, i.channel, i.priority, i.region_code,
+SELECT i.id, i.public_id, i.created_at, i.category_code, i.service_item_code, i.item_type, i.channel, i.priority, i.region_code,
   i.status, i.dispatched_at, i.respond_due_at, i.resolved_at, i.resolve_due_at, i.closed_at,
   COALESCE((SELECT min(o.accepted_at) FROM orders o WHERE o.incident_id = i.id), i.resolved_at) AS responded_at,
   (SELECT string_agg(o.department_code || CASE WHEN o.role = 'lead' THEN '(主)' ELSE '' END, ', ' ORDER BY o.id)

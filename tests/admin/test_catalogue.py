@@ -4,7 +4,9 @@ reads it."""
 
 from __future__ import annotations
 
+import csv
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -197,3 +199,9 @@ async def test_a_request_filed_from_an_item_names_it_and_a_wrong_item_changes_no
     detail = (await c.get(f"/api/v1/incidents/{hotline.json()['id']}", headers=op)).json()
     assert detail["service_item"] == {"code": "R1", "name": "路灯报修"}
     assert "service_item" not in (await c.get(f"/api/v1/incidents/{plain.json()['id']}", headers=op)).json()
+    now = datetime.now(UTC)
+    r = await c.get("/api/v1/ledger", headers=await app.as_("admin"), params={
+        "from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat(), "format": "csv"})
+    ledger = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    in_ledger = {int(row["编号 ID"]): row["服务事项 Service item"] for row in ledger}
+    assert in_ledger == {k: v or "" for k, v in named.items()}  # the ledger has the item's column

@@ -48,8 +48,8 @@ _TIMES = {"created_at", "dispatched_at", "responded_at", "respond_due_at", "reso
           "closed_at"}
 
 _LEDGER_SQL = """
-SELECT i.id, i.public_id, i.created_at, i.category_code, i.service_item_code, i.item_type, i.channel, i.priority, i.region_code,
-  i.status, i.dispatched_at, i.respond_due_at, i.resolved_at, i.resolve_due_at, i.closed_at,
+SELECT i.id, i.public_id, i.created_at, i.category_code, i.service_item_code, i.item_type, i.channel, i.priority,
+  i.region_code, i.status, i.dispatched_at, i.respond_due_at, i.resolved_at, i.resolve_due_at, i.closed_at,
   COALESCE((SELECT min(o.accepted_at) FROM orders o WHERE o.incident_id = i.id), i.resolved_at) AS responded_at,
   (SELECT string_agg(o.department_code || CASE WHEN o.role = 'lead' THEN '(主)' ELSE '' END, ', ' ORDER BY o.id)
      FROM orders o WHERE o.incident_id = i.id AND o.assignee_kind = 'department'

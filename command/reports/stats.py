@@ -27,7 +27,7 @@ from command.core.errors import InvalidInput
 from command.core.scoping import unrestricted
 from command.core.security import Principal
 
-GROUPS = ("category", "region", "department", "period", "total")
+GROUPS = ("category", "region", "department", "period", "service_item", "total")
 PERIODS = ("day", "week", "half_month", "month")
 _SATISFIED = ("satisfied", "basically_satisfied")
 
@@ -191,6 +191,7 @@ async def compute(session: AsyncSession, *, principal: Principal, q: Query) -> l
         key = "COALESCE(i.region_path[CAST(:level AS int)], i.region_code, '')"
     else:
         key = {"category": "i.category_code", "total": "'total'", "department": "",
+               "service_item": "COALESCE(i.service_item_code, '')",  # '': not filed from the catalogue
                "period": f"to_char({_PERIOD_SQL[q.period]}, 'YYYY-MM-DD')"}[q.group]
     rows = (await session.execute(
         text(sql.format(key=key, where=" AND ".join(where), rating=_LATEST_RATING)), params)).mappings()

@@ -205,3 +205,7 @@ async def test_a_request_filed_from_an_item_names_it_and_a_wrong_item_changes_no
     ledger = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     in_ledger = {int(row["编号 ID"]): row["服务事项 Service item"] for row in ledger}
     assert in_ledger == {k: v or "" for k, v in named.items()}  # the ledger has the item's column
+    r = await c.get("/api/v1/stats", headers=op, params={
+        "from": (now - timedelta(hours=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat(),
+        "group": "service_item"})
+    assert {row["key"]: row["received"] for row in r.json()["rows"]} == {"R1": 2, "": 1}  # "": not from an item

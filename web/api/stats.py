@@ -26,7 +26,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def figures(start: Annotated[Instant, Query(alias="from")],
                   end: Annotated[Instant, Query(alias="to")], principal: Operator,
                   session: ReadSessionDep, settings: SettingsDep,
-                  group: Literal["category", "region", "department", "period", "total"] = "total",
+                  group: Literal["category", "region", "department", "period", "service_item", "total"] = "total",
                   period: Literal["day", "week", "half_month", "month"] = "day",
                   region: Annotated[SafeLine | None, Query(max_length=64)] = None,
                   category: Annotated[SafeLine | None, Query(max_length=64)] = None,

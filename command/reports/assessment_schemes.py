@@ -103,10 +103,10 @@ def validate(level: str, indices: list[dict[str, Any]]) -> tuple[Weighted, ...]:
     return tuple(out)
 
 
-def _from_row(row: Any) -> Scheme:
+def _from_row(row: Any, extra: dict[str, Any] | None = None) -> Scheme:
     items = row["indices"] if isinstance(row["indices"], list) else json.loads(row["indices"])
     return Scheme(row["level"], row["name"], row["effective_from"], tuple(Weighted(**w) for w in items),
-                  id=row["id"], note=row["note"])
+                  id=row["id"], note=row["note"], extra=extra or {})
 
 
 async def add_version(session: AsyncSession, *, level: str, name: str, effective_from: date,
@@ -132,8 +132,11 @@ async def in_force(session: AsyncSession, *, level: str, on: date) -> Scheme:
 
 
 async def versions(session: AsyncSession, *, level: str) -> list[Scheme]:
+    """Every version of `level`'s scheme, the built-in default first; `extra` holds who stored each and when."""
     check_level(level)
     rows = (await session.execute(text(
-        "SELECT id, level, name, effective_from, indices, note FROM assessment_schemes WHERE level = :level "
-        "ORDER BY effective_from, id"), {"level": level})).mappings()
-    return [default_scheme(level), *(_from_row(r) for r in rows)]
+        "SELECT s.id, s.level, s.name, s.effective_from, s.indices, s.note, s.created_at, "
+        "u.display_name AS created_by FROM assessment_schemes s LEFT JOIN users u ON u.id = s.created_by "
+        "WHERE s.level = :level ORDER BY s.effective_from, s.id"), {"level": level})).mappings()
+    return [default_scheme(level), *(_from_row(r, {"created_at": r["created_at"].isoformat(),
+                                                   "created_by": r["created_by"]}) for r in rows)]

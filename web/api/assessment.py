@@ -48,8 +48,10 @@ async def list_indices(principal: Operator) -> dict[str, Any]:
 
 @router.get("/schemes")
 async def list_schemes(principal: Operator, session: SessionDep, level: LevelName = "street") -> dict[str, Any]:
+    """The versions of a level's scheme, oldest first (the built-in default, id null, first), each with who stored
+    it and when (`created_by`, `created_at`; absent for the default)."""
     versions = await assessment_schemes.versions(session, level=level)
-    return {"level": level, "versions": [v.as_dict() for v in versions]}
+    return {"level": level, "versions": [v.as_dict() | v.extra for v in versions]}
 
 
 class WeightIn(Body):

@@ -15,18 +15,24 @@ export function createHotspots(container, { toast }) {
   const role = (auth.session() || {}).role;
   let map = null;
   let heat = null;
-  let ready = null;
+  let starting = null;
   const state = { grids: [], clusters: [], callers: [], scope: null };
   window.gridcmd.hotspots = state;
 
-  async function ensureMap() {
-    if (!map) {
-      const config = await get("/api/v1/screen/config");
-      ({ map, ready } = createMap(container, config, { padding: 16 }));
-      await ready;
-      heat = addHeatLayer(map);
+  // One start however many loads ask at once (a second load used to get the map before its heat layer existed).
+  function ensureMap() {
+    if (!starting) {
+      starting = (async () => {
+        const config = await get("/api/v1/screen/config");
+        const made = createMap(container, config, { padding: 16 });
+        map = made.map;
+        await made.ready;
+        heat = addHeatLayer(map);
+        return map;
+      })();
+      starting.catch(() => { starting = null; });
     }
-    return map;
+    return starting;
   }
 
   function incidentLinks(ids) {

@@ -1,6 +1,7 @@
 // 督查考核 (/supervise): pick a period and a level, see each unit's score, rank and indices against the previous
 // period; drill from a district to its streets to their grids; take a score apart into its numerators and
-// denominators and the incidents behind them; download every table as XLSX; the hotspots of the period.
+// denominators and the incidents behind them; download every table as XLSX; the hotspots of the period; the
+// level's assessment scheme and its versions (an admin adds one).
 import { auth } from "../app/auth.js";
 import { $, fill, h } from "../app/dom.js";
 import { centreToday, label, lang, t, fmtTime } from "../app/i18n.js";
@@ -13,6 +14,7 @@ import { downloadBlob, downloadTable } from "./xlsx.js";
 import { createHotspots } from "./hotspots.js";
 import { createReplay } from "./replay.js";
 import { createReports } from "./reports.js";
+import { createSchemes } from "./schemes.js";
 
 const toast = toaster($("#toast"), { ms: 3500, errorMs: 7000 });
 const BELOW = { district: "street", street: "grid", community: "grid" };
@@ -103,6 +105,7 @@ function renderTable(result) {
 }
 
 async function load() {
+  if (schemes) { schemes.levelChanged(); }
   const result = await get("/api/v1/assessment/scores?" + query());
   state.result = result;
   renderCrumbs(result.scope_chain || []);
@@ -179,6 +182,7 @@ function tableOf(el) {
 let charts;
 let hotspots;
 let replay;
+let schemes;
 
 async function boot() {
   startHeader({ withDate: true });
@@ -217,6 +221,9 @@ async function boot() {
   const [indices, me] = await Promise.all([get("/api/v1/assessment/indices"), get("/api/v1/auth/me"),
     loadCategories().catch(() => null)]);
   for (const i of indices.indices) { state.indices.set(i.code, i); }
+  // The scheme panel: every role reads it; only an admin adds a version (the API refuses the others).
+  schemes = createSchemes({ indices: state.indices, level: () => state.level,
+    canEdit: (auth.session() || {}).role === "admin", toast, showError });
   auth.save({ ...(auth.session() || {}), region_code: me.region_code });
   if (me.region_code) {
     state.scope = me.region_code;

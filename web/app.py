@@ -26,6 +26,7 @@ from web.metrics_tasks import RequestLatency
 from web.metrics_tasks import install as install_metrics
 from web.middleware import BodySizeLimit
 from web.openapi_errors import document_errors
+from web.osmand_fast import OsmandFastPath
 from web.read_your_writes import ReadYourWrites
 from web.request_id import RequestId
 from web.request_types import refuse_control_characters
@@ -94,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(ReadYourWrites, hold_s=settings.read_replica_max_lag_s + settings.read_replica_check_s)
     app.add_middleware(RequestLatency)  # the whole request, refusals by the size limit included
     app.add_middleware(RequestId)  # outside both: a refused body's lines and response carry the id too
-    app.add_middleware(SocketLimits, send_buffer_bytes=settings.ws_send_buffer_bytes)  # outermost: sees the
-    # server's own `send` (web.ws_transport)
+    app.add_middleware(SocketLimits, send_buffer_bytes=settings.ws_send_buffer_bytes)  # sees the server's own
+    # `send` (web.ws_transport)
+    app.add_middleware(OsmandFastPath)  # outermost: GPS apps' GET reports skip the stack (web.osmand_fast)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

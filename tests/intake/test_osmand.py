@@ -162,3 +162,40 @@ async def test_cli_binds_lists_and_unbinds(capsys, dsettings, engine) -> None:
     assert f"cli-1\t{wid}\tgcj02" in capsys.readouterr().out
     assert await asyncio.to_thread(run, "unbind-device", "cli-1") == 0
     assert await asyncio.to_thread(run, "unbind-device", "cli-1") == 1
+
+
+def _observed(route: str, status: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("gridcmd_http_request_duration_seconds_count",
+                                     {"method": "GET", "route": route, "status": status}) or 0.0
+
+
+async def test_the_get_fast_path_answers_as_the_route_would(world, dsettings, redis):
+    """GET /osmand?… is answered ahead of the framework (web.osmand_fast): the app's control-character rule and
+    error shape, the latency histogram, 503 when Redis is down; a GET without a query goes to the route."""
+    async with dispatch_client(dsettings) as client:
+        await client.put("/api/v1/workers/me/devices/dev-far", headers=world.far.headers)
+        before = _observed("/osmand", "200")
+        r = await client.get("/osmand", params={"id": "dev-far", "lat": "30.1", "lon": "120.1"})
+        assert r.status_code == 200 and r.json() == {"stored": True}
+        assert r.headers["content-type"] == "application/json"
+        assert "x-request-id" not in r.headers  # answered ahead of the stack (RequestId sets one on every answer)
+        assert _observed("/osmand", "200") == before + 1
+        for params in ({"id": "dev\x00far", "lat": "30", "lon": "120"}, {"id": "dev-far", "lat": "30\n", "lon": "1"},
+                       {"id": "dev-far", "lat": "30", "lon": "120", "x\x7f": "1"}):
+            r = await client.get("/api/v1/positions/osmand", params=params)
+            assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "control_character", r.text
+        r = await client.get("/osmand")  # no query: the route's own answer (no device id)
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "id", r.text
+        live = client.app.state.redis  # type: ignore[attr-defined]
+        from command.core.redis_client import redis_from_url
+
+        client.app.state.redis = redis_from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)  # type: ignore[attr-defined]
+        try:
+            r = await client.get("/osmand", params={"id": "dev-far", "lat": "30.2", "lon": "120.2"})
+            assert r.status_code == 503 and r.headers["retry-after"], r.text
+            assert r.json()["error"]["code"] == "unavailable"
+        finally:
+            await client.app.state.redis.aclose()  # type: ignore[attr-defined]
+            client.app.state.redis = live  # type: ignore[attr-defined]

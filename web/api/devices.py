@@ -41,7 +41,7 @@ def _out(b: devices.Binding) -> BindingOut:
 
 
 def _forget_after_commit(request: Request, session: SessionDep, device_id: str) -> None:
-    directory = device_directory(request)
+    directory = device_directory(request.app)
 
     async def forget() -> None:
         directory.forget(device_id)

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.applications import Starlette
 
 from command.assign.devices import DeviceDirectory
 from command.core.errors import InvalidInput
@@ -24,9 +25,9 @@ router = APIRouter(tags=["positions"])
 PATHS = ("/osmand", "/api/v1/positions/osmand")
 
 
-def device_directory(request: Request) -> DeviceDirectory:
+def device_directory(app: Starlette) -> DeviceDirectory:
     """This process's device cache (one per app; command.assign.devices)."""
-    state = request.app.state
+    state = app.state
     found: DeviceDirectory | None = getattr(state, "gps_devices", None)
     if found is None:
         found = state.gps_devices = DeviceDirectory(state.sessionmaker, state.settings.gps_device_cache_s)
@@ -57,7 +58,7 @@ async def _fix(request: Request) -> osmand.Fix:
 
 async def _report(request: Request, redis: RedisDep) -> JSONResponse:
     fix = await _fix(request)
-    stored = await osmand.report(device_directory(request), redis, fix=fix, now=time.time())
+    stored = await osmand.report(device_directory(request.app), redis, fix=fix, now=time.time())
     return JSONResponse({"stored": stored})
 
 

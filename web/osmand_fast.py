@@ -13,7 +13,6 @@ here: an X-Request-ID on the answer (nothing is logged per report) and the body 
 
 from __future__ import annotations
 
-import re
 import time
 from urllib.parse import parse_qsl
 
@@ -25,8 +24,8 @@ from command.core import errors, outage, telemetry
 from command.intake.channels import osmand
 from web.api.osmand import PATHS, device_directory
 from web.errors import OUTAGES, UNAVAILABLE_MESSAGES, error_body, error_response, unavailable_response
+from web.request_types import LINE_CONTROL
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")  # web.request_types' one-line rule
 _STORED = {True: orjson.dumps({"stored": True}), False: orjson.dumps({"stored": False})}
 _HEADERS = [(b"content-type", b"application/json")]
 
@@ -60,7 +59,7 @@ class OsmandFastPath:
     async def _answer(self, scope: Scope) -> bytes | Response:
         params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         bad = [{"loc": ["query", name], "msg": "control character is not allowed", "type": "control_character"}
-               for name, value in params if _CONTROL.search(name) or _CONTROL.search(value)]
+               for name, value in params if LINE_CONTROL.search(name) or LINE_CONTROL.search(value)]
         if bad:
             return JSONResponse(error_body("invalid_input", "request validation failed", bad), status_code=422)
         app = scope["app"]

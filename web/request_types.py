@@ -37,7 +37,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # C0 controls but tab, LF and CR; DEL and the C1 block; UTF-16 surrogates (unstorable in UTF-8).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # One-line values: no tab, newline or Unicode line/paragraph separator either.
-_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # The same rules as JSON-Schema patterns (ECMA-262), so the OpenAPI document says what is accepted.
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
@@ -58,7 +58,7 @@ def check_text(value: str) -> str:
 
 def check_line(value: str) -> str:
     """A one-line value: no control character at all."""
-    if found := _LINE_CONTROL.search(value):
+    if found := LINE_CONTROL.search(value):
         raise ValueError(f"control character {_describe(found.group())} at position {found.start()} is not allowed "
                          "in a one-line value")
     return value
@@ -165,7 +165,7 @@ async def refuse_control_characters(connection: HTTPConnection) -> None:
     query = [] if page else connection.query_params.multi_items()
     for where, items in (("query", query), ("path", connection.path_params.items())):
         for name, value in items:
-            if isinstance(value, str) and (found := _LINE_CONTROL.search(value)):
+            if isinstance(value, str) and (found := LINE_CONTROL.search(value)):
                 problems.append({"loc": [where, name], "msg": f"control character {_describe(found.group())} is "
                                  "not allowed", "type": "control_character"})
     content_type = connection.headers.get("content-type", "")

@@ -24,7 +24,11 @@ from dispatch import keys
 # a million rows took ~0.9 s); open ones are, through the index on status. Their totals: the alert counters.
 FINISHED = ["closed", "cancelled", "merged"]
 OPEN = [s.value for s in IncidentStatus if s.value not in FINISHED]  # = ANY: index ranges, not a whole-index scan
-# One statement, one round trip: every figure of the database at once.
+# One statement, one round trip: every figure of the database at once. The scheduler's lag is how long the oldest
+# thing it has not fired has been due, each stage from its own time (a reminder from remind_at, overdue from due_at,
+# an escalation from next_escalation_at), as its claims select them (partial indexes of migration 0023). Measuring
+# an overdue stage from remind_at, as before, made every deadline that had just come due look 10+ minutes late:
+# the hour-long soak fired GridcmdSchedulerLagging with the scheduler keeping up.
 _STATE_SQL = text("""
 SELECT
   (SELECT coalesce(jsonb_object_agg(status, n), '{}'::jsonb)
@@ -37,8 +41,11 @@ SELECT
   (SELECT count(*) FROM orders WHERE status = 'timed_out' AND updated_at > now() - interval '1 hour')
     AS offers_timed_out_1h,
   (SELECT count(*) FROM deadlines WHERE overdue_at IS NOT NULL AND met_at IS NULL) AS deadlines_overdue,
-  (SELECT extract(epoch FROM now() - min(least(coalesce(remind_at, due_at), due_at)))
-     FROM deadlines WHERE met_at IS NULL AND overdue_at IS NULL AND due_at < now()) AS scheduler_lag_s,
+  (SELECT extract(epoch FROM now() - least(
+     (SELECT min(remind_at) FROM deadlines WHERE met_at IS NULL AND reminded_at IS NULL AND remind_at <= now()),
+     (SELECT min(due_at) FROM deadlines WHERE met_at IS NULL AND overdue_at IS NULL AND due_at <= now()),
+     (SELECT min(next_escalation_at) FROM deadlines WHERE met_at IS NULL AND next_escalation_at <= now()))))
+    AS scheduler_lag_s,
   (SELECT count(*) FROM hotline_outbox WHERE delivered_at IS NULL) AS outbox_pending,
   (SELECT count(*) FROM hotline_outbox WHERE delivered_at IS NULL AND attempts > 0) AS outbox_failing,
   (SELECT extract(epoch FROM now() - min(created_at)) FROM hotline_outbox WHERE delivered_at IS NULL)

@@ -45,3 +45,38 @@ async def test_postgres_that_does_not_answer_is_down(settings: Settings, redis: 
         await gone.dispose()
     assert (s.db_up, s.db_figures, s.redis_up, s.attention) == (False, False, True, None)
     assert 'gridcmd_dependency_up{dependency="postgres"} 0.0' in exposition(s).decode()
+
+
+
+_DEADLINE = text("""
+INSERT INTO deadlines (key, incident_id, kind, due_at, remind_at, reminded_at, overdue_at, met_at)
+VALUES (:key, :incident, :kind, now() + make_interval(secs => :due), now() + make_interval(secs => :remind),
+        CASE WHEN :reminded THEN now() END, CASE WHEN :overdue THEN now() END, CASE WHEN :met THEN now() END)
+""")
+
+
+async def test_scheduler_lag_counts_each_stage_from_its_own_time(clean_db: AsyncEngine, redis: Redis) -> None:
+    """A deadline that came due 2 s ago, its reminder sent 20 minutes ago, is 2 s late, not 20 minutes (the soak's
+    false GridcmdSchedulerLagging); an unsent reminder is late from its remind_at; fired and met ones count not."""
+    from command.core.db import make_sessionmaker
+    from tests import loop_world as w
+
+    async def lag() -> float:
+        return (await read_state(clean_db, redis, presence_ttl_s=120, timeout_s=5)).scheduler_lag_s
+
+    async def add(key: str, kind: str, due: float, remind: float, reminded: bool = False, overdue: bool = False,
+                  met: bool = False) -> None:
+        async with make_sessionmaker(clean_db)() as s, s.begin():
+            await s.execute(_DEADLINE, {"key": key, "incident": incident_id, "kind": kind, "due": due,
+                                        "remind": remind, "reminded": reminded, "overdue": overdue, "met": met})
+
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        await w.build(s)
+        incident_id = (await w.incident(s)).id
+    assert await lag() == 0
+    await add("just-due", "resolve", due=-2, remind=-1200, reminded=True)  # reminded long ago, due 2 s ago
+    await add("fired", "respond", due=-5000, remind=-6000, reminded=True, overdue=True)  # overdue already marked
+    await add("met", "feedback", due=-9000, remind=-9500, met=True)  # met: nothing left to fire
+    assert 1.5 <= await lag() < 30
+    await add("unsent", "sign_for", due=3600, remind=-100)  # a reminder 100 s late
+    assert 99 <= await lag() < 130

@@ -87,7 +87,16 @@ class Deadline(Base):
     next_escalation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (CheckConstraint("kind IN ('sign_for','respond','feedback','resolve')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('sign_for','respond','feedback','resolve')", name="kind"),
+        # What the scheduler still has to fire, one partial index per stage (migration 0023): its claims and the
+        # lag metric read only pending rows, not the whole history.
+        Index("ix_deadlines_remind_pending", "remind_at",
+              postgresql_where=text("met_at IS NULL AND reminded_at IS NULL")),
+        Index("ix_deadlines_due_pending", "due_at", postgresql_where=text("met_at IS NULL AND overdue_at IS NULL")),
+        Index("ix_deadlines_escalation_pending", "next_escalation_at",
+              postgresql_where=text("met_at IS NULL AND next_escalation_at IS NOT NULL")),
+    )
 
 
 class ExtensionRequest(Base):

@@ -11,6 +11,7 @@ driver, the probe included when it lived here, waited for the whole burst (the ~
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
 
@@ -60,9 +61,14 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str,
         for j, (lon, lat) in enumerate(pts):
             if time.perf_counter() >= deadline:
                 break
-            ts = round(time.time(), 3)
+            ts = _now_ms()
             if j == per - 1 or time.perf_counter() + 0.01 >= deadline:
-                ts = max(ts, last_ts.get(wid, 0.0) + 0.002)  # the last frame must be strictly newest
+                # The last frame must be strictly newest, and not ahead of the clock: the server stores a time in
+                # the future as its own now (dispatch.presence.newest), so a frame stamped 2 ms ahead and read
+                # within those 2 ms was stored as older than it said and never counted as applied.
+                while ts <= last_ts.get(wid, 0.0):
+                    await asyncio.sleep(0.001)
+                    ts = _now_ms()
             last_ts[wid] = ts
             await rx.ws.send(f'{{"type":"position","lon":{lon},"lat":{lat},"ts":{ts}}}')
             sent += 1
@@ -72,6 +78,7 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str,
     await asyncio.gather(*(sender(w, rx) for w, rx in senders.items()))
     sent_wall = time.perf_counter() - start
     applied_at = await _wait_applied(redis, last_ts)
+    missing = None if applied_at is not None else await _not_applied(redis, last_ts)
     probed = await stop_probe(proc)
     wall = (applied_at or time.perf_counter()) - start
     vis = summary(probed["samples_s"], wall)
@@ -82,7 +89,24 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str,
                              zip(probed["samples_s"], probed["sent_at_s"], strict=True)), reverse=True)[:5]
     return {"frames_sent": sent, "senders": len(senders), "send_seconds": round(sent_wall, 3),
             "applied_seconds": round(wall, 3), "all_applied": applied_at is not None,
-            "per_s": round(sent / wall, 1) if wall > 0 else 0.0, "visibility": vis}
+            "per_s": round(sent / wall, 1) if wall > 0 else 0.0, "visibility": vis,
+            **({"not_applied": missing} if missing is not None else {})}
+
+
+async def _not_applied(redis: Redis, last_ts: dict[int, float]) -> dict[str, object]:
+    """Which senders' last frames Redis does not have, and what it has instead (why a run gave up)."""
+    ids = list(last_ts)
+    seen = await redis.zmscore(keys.SEEN, [str(w) for w in ids])
+    absent = [w for w, s in zip(ids, seen, strict=True) if s is None]
+    older = {w: round(last_ts[w] - s, 4) for w, s in zip(ids, seen, strict=True)
+             if s is not None and s < last_ts[w] - 5e-4}
+    return {"absent": absent, "behind_s": older, "seen_size": await redis.zcard(keys.SEEN),
+            "max_load_size": await redis.hlen(keys.MAX_LOAD)}
+
+
+def _now_ms() -> float:
+    """This clock's time cut (not rounded) to the millisecond: never ahead of the server's clock."""
+    return math.floor(time.time() * 1000) / 1000
 
 
 async def _wait_applied(redis: Redis, last_ts: dict[int, float]) -> float | None:

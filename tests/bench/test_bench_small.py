@@ -102,7 +102,7 @@ def test_small_benchmark_invariants_hold(bench_result: dict) -> None:
     assert e2e["accepted_201"] == e2e["attempted"], e2e
     assert e2e["to_display"]["count"] == e2e["accepted_201"]
     assert e2e["to_worker"]["count"] > 0
-    assert r["positions"]["all_applied"], r["positions"]
+    assert r["positions"]["all_applied"], json.dumps(r["positions"])[:4000]
     assert r["positions"]["visibility"]["count"] > 0
     assert r["locate"]["function"]["errors"] == 0 and r["locate"]["http"]["errors"] == 0
 

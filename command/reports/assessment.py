@@ -134,11 +134,13 @@ async def names(session: AsyncSession, level: str, units: list[str]) -> dict[str
     return {r["k"]: r["name"] for r in (await session.execute(text(sql), {"u": keys})).mappings()}
 
 
-async def compute(session: AsyncSession, req: Request, scheme: Scheme | None = None) -> dict[str, Any]:
-    """Live figures: every unit's indices and score under `scheme` (default: the one in force), ranked."""
+async def compute(session: AsyncSession, req: Request, scheme: Scheme | None = None, *,
+                  named: bool = True) -> dict[str, Any]:
+    """Live figures: every unit's indices and score under `scheme` (default: the one in force), ranked.
+    named=False leaves each unit's name as its code (a previous period read only for the trend)."""
     scheme = scheme or await in_force(session, level=req.level, on=req.period.start)
     by_unit = await sums(session, req)
-    label = await names(session, req.level, list(by_unit))
+    label = await names(session, req.level, list(by_unit)) if named else {}
     rows = []
     for unit, s in by_unit.items():
         score, figures = index_figures(scheme, s, req.period.days)
@@ -169,7 +171,8 @@ async def scores(session: AsyncSession, req: Request, *, trend: bool = True) -> 
     out = await published(session, req) or await compute(session, req)
     if trend:
         prev_req = Request(req.level, previous(req.period), req.scope, req.tz)
-        prev = await published(session, prev_req) or await compute(session, prev_req)
+        # Only its scores, ranks and values are shown beside this period's rows: its units' names are not read.
+        prev = await published(session, prev_req) or await compute(session, prev_req, named=False)
         before = {r["unit"]: r for r in prev["rows"]}
         for row in out["rows"]:
             p = before.get(row["unit"])

@@ -184,12 +184,16 @@ async def _scope_depth(session: AsyncSession, scope: str | None) -> int | None:
     return None if path is None else len(path) - 1
 
 
+_SUMMED = frozenset(ai.COLUMNS)
+
+
 def _add(into: dict[str, dict[str, float]], rows: Any) -> None:
+    # One pass over each row's items: a `column in row` test per column was a sixth of the province page's time.
     for r in rows:
         unit = into.setdefault(str(r["unit"]), dict.fromkeys(ai.COLUMNS, 0.0))
-        for c in ai.COLUMNS:
-            if c in r:
-                unit[c] += float(r[c] or 0)
+        for c, v in r.items():
+            if v is not None and c in _SUMMED:
+                unit[c] += float(v)
 
 
 async def sums(session: AsyncSession, *, level: str, period: Period, scope: str | None, tz: str,

@@ -76,12 +76,17 @@ class OwnPostgres:
 
     def freeze(self) -> None:
         """Connections stay open and accepted, and nothing answers (a hung server)."""
-        for pid in self._postmaster_pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal_all(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, sig: signal.Signals) -> None:
         for pid in self._postmaster_pids():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:  # a backend (or the archiver's command) ended since it was listed
+                pass
 
     def create_database(self, name: str) -> None:
         with psycopg.connect(self.url(), autocommit=True) as conn:

@@ -87,6 +87,17 @@ class Answered(Exception):
         self.response = response
 
 
+def dependency_response(exc: BaseException, *, where: str) -> JSONResponse | None:
+    """PostgreSQL or Redis down, restarting, hung or saturated (command.core.outage): the 503, the outage logged as
+    one line. None for anything else of these classes (a constraint violation, a bug): the caller re-raises it, a
+    500 with its traceback."""
+    dependency = outage.unavailable(exc)
+    if dependency is None:
+        return None
+    OUTAGES.failed(dependency, exc, where=where)
+    return unavailable_response(UNAVAILABLE_MESSAGES[dependency])
+
+
 def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Answered)
     async def _answered(_: Request, exc: Answered) -> Response:
@@ -115,13 +126,10 @@ def register_error_handlers(app: FastAPI) -> None:
         return unavailable_response(POOL_TIMEOUT_MESSAGE)
 
     async def _dependency(request: Request, exc: Exception) -> JSONResponse:
-        # PostgreSQL or Redis down, restarting, hung or saturated (command.core.outage): 503, logged as one line.
-        # Anything else of these classes (a constraint violation, a bug) is re-raised: a 500 with its traceback.
-        dependency = outage.unavailable(exc)
-        if dependency is None:
+        response = dependency_response(exc, where=f"{request.method} {request.url.path}")
+        if response is None:
             raise exc
-        OUTAGES.failed(dependency, exc, where=f"{request.method} {request.url.path}")
-        return unavailable_response(UNAVAILABLE_MESSAGES[dependency])
+        return response
 
     for cls in outage.CANDIDATES:
         if cls is not PoolTimeout:

@@ -17,14 +17,14 @@ import time
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from command.core import errors, outage, telemetry
+from command.core import errors, telemetry
 from command.intake.channels import osmand
 from web.api.osmand import PATHS, device_directory
-from web.errors import OUTAGES, UNAVAILABLE_MESSAGES, error_body, error_response, unavailable_response
-from web.request_types import LINE_CONTROL
+from web.errors import dependency_response, error_response
+from web.request_types import line_control_problems
 
 _STORED = {True: orjson.dumps({"stored": True}), False: orjson.dumps({"stored": False})}
 _HEADERS = [(b"content-type", b"application/json")]
@@ -58,20 +58,17 @@ class OsmandFastPath:
 
     async def _answer(self, scope: Scope) -> bytes | Response:
         params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        bad = [{"loc": ["query", name], "msg": "control character is not allowed", "type": "control_character"}
-               for name, value in params if LINE_CONTROL.search(name) or LINE_CONTROL.search(value)]
-        if bad:
-            return JSONResponse(error_body("invalid_input", "request validation failed", bad), status_code=422)
         app = scope["app"]
         try:
+            if bad := line_control_problems("query", params):  # the app-wide rule, as refuse_control_characters
+                raise errors.InvalidInput("request validation failed", details=bad)
             fix = osmand.from_query(dict(params))
             stored = await osmand.report(device_directory(app), app.state.redis, fix=fix, now=time.time())
         except errors.GridcmdError as exc:
             return error_response(exc)
         except Exception as exc:
-            dependency = outage.unavailable(exc)
-            if dependency is None:
+            unavailable = dependency_response(exc, where=f"GET {scope['path']}")
+            if unavailable is None:
                 raise
-            OUTAGES.failed(dependency, exc, where=f"GET {scope['path']}")
-            return unavailable_response(UNAVAILABLE_MESSAGES[dependency])
+            return unavailable
         return _STORED[bool(stored)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -37,7 +38,7 @@ LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 # C0 controls but tab, LF and CR; DEL and the C1 block; UTF-16 surrogates (unstorable in UTF-8).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # One-line values: no tab, newline or Unicode line/paragraph separator either.
-LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # The same rules as JSON-Schema patterns (ECMA-262), so the OpenAPI document says what is accepted.
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
@@ -58,7 +59,7 @@ def check_text(value: str) -> str:
 
 def check_line(value: str) -> str:
     """A one-line value: no control character at all."""
-    if found := LINE_CONTROL.search(value):
+    if found := _LINE_CONTROL.search(value):
         raise ValueError(f"control character {_describe(found.group())} at position {found.start()} is not allowed "
                          "in a one-line value")
     return value
@@ -151,9 +152,22 @@ Day = Annotated[date, AfterValidator(_bounded_day)]
 
 
 # --- values no route typed ------------------------------------------------------------------------------------------
+def line_control_problems(where: str, items: Iterable[tuple[str, object]]) -> list[dict[str, object]]:
+    """The one-line rule over (name, value) pairs of a query or path: a problem, in the 422's details shape, for each
+    pair whose name or value holds a control character (also the OsmAnd fast path's check, web.osmand_fast)."""
+    problems: list[dict[str, object]] = []
+    for name, value in items:
+        found = _LINE_CONTROL.search(name) or (_LINE_CONTROL.search(value) if isinstance(value, str) else None)
+        if found:
+            problems.append({"loc": [where, name], "msg": f"control character {_describe(found.group())} is not "
+                             "allowed", "type": "control_character"})
+    return problems
+
+
 @declare(422)
 async def refuse_control_characters(connection: HTTPConnection) -> None:
-    """App-wide: every query, path and form value obeys the one-line rule (free-text form fields the text rule).
+    """App-wide: every query and path name and value, and every form value, obeys the one-line rule (free-text form
+    fields the text rule).
 
     Typed parameters already did; this catches the rest (the OAuth2 login form, parameters a route reads itself),
     so no control character reaches a service whatever a route declares."""
@@ -163,11 +177,7 @@ async def refuse_control_characters(connection: HTTPConnection) -> None:
     # crafted link still opens the page instead of a JSON error.
     page = isinstance(route, APIRoute) and route.response_class is HTMLResponse
     query = [] if page else connection.query_params.multi_items()
-    for where, items in (("query", query), ("path", connection.path_params.items())):
-        for name, value in items:
-            if isinstance(value, str) and (found := LINE_CONTROL.search(value)):
-                problems.append({"loc": [where, name], "msg": f"control character {_describe(found.group())} is "
-                                 "not allowed", "type": "control_character"})
+    problems += line_control_problems("query", query) + line_control_problems("path", connection.path_params.items())
     content_type = connection.headers.get("content-type", "")
     if isinstance(connection, Request) and content_type.startswith(("application/x-www-form-urlencoded",
                                                                     "multipart/form-data")):

@@ -36,7 +36,8 @@ bench: provision
 
 # GPS app reports per second through the OsmAnd path (docs/interop.md); uses DATABASE_URL / REDIS_URL.
 bench-osmand: provision
-	.venv/bin/python -m bench.osmand $(BENCH_ARGS)
+	scripts/bench-tools.sh
+	.venv/bin/python -m bench.osmand --driver wrk $(BENCH_ARGS)
 
 # Opt-in, not part of `make bench`: an hour of 5 alerts/s scraped by a real Prometheus with the committed rules
 # (docs/operations.md, "Soak"). Uses DATABASE_URL's server (database <name>_soak, re-created) and REDIS_URL's db.

@@ -25,8 +25,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="override each timed phase's duration")
     p.add_argument("--e2e-seconds", type=float, help="override the end-to-end phase's duration")
     p.add_argument("--e2e-rate", type=float, help="override the end-to-end alert rate")
+    p.add_argument("--track-rate", type=float, help="override the tracks phase's position frames per second")
     p.add_argument("--only", default="", help="comma-separated phases to run (default all: locate, assign, tiles, "
-                                              "e2e, positions, e2e_floor, intake_floor)")
+                                              "e2e, positions, tracks, e2e_floor, e2e_floor_db, intake_floor)")
     p.add_argument("--profile", type=Path, help="py-spy the first web process during each phase, into this dir")
     p.add_argument("--nice", type=int, default=10, help="niceness of the web processes (shared machine)")
     return p.parse_args(argv)

@@ -74,6 +74,31 @@ async def open_receivers(a: Audience, settings: Settings, urls: list[str]) -> Re
     return Receivers(rx, worker_rx, display_rx, opened)
 
 
+async def reopen_closed(r: Receivers, a: Audience, settings: Settings, urls: list[str]) -> int:
+    """Open again every socket of `r` that the server closed (e.g. 1013 when its pool was busy); how many."""
+    closed = [rx for rx in r.all if rx.task is not None and rx.task.done()]
+    if not closed:
+        return 0
+    by_name = {f"w{wid}": wid for wid in a.sock_ids}
+    specs = []
+    for rx in closed:
+        i = r.all.index(rx)
+        if rx.name in by_name:
+            specs.append((urls[i % len(urls)], a.worker_tokens[by_name[rx.name]], rx.name, None, True))
+        else:
+            dc = rx.name.removeprefix("wall-")
+            specs.append((urls[(a.displays.index(dc) + 1) % len(urls)], a.tokens[dc], rx.name, dc, True))
+    fresh = await open_many(specs)
+    for old, new in zip(closed, fresh, strict=True):
+        r.all[r.all.index(old)] = new
+        if new.name in by_name:
+            r.workers[by_name[new.name]] = new
+        else:
+            r.displays[new.name.removeprefix("wall-")] = new
+    await asyncio.sleep(1.0)  # subscriptions settle
+    return len(closed)
+
+
 def run_e2e(urls: list[str], admin: str, a: Audience, r: Receivers, *, rate: float, seconds: float, clients: int):
     return phase_e2e.run(urls, admin, workers=a.sock_ids, positions=a.positions, worker_rx=r.workers,
                          display_rx=r.displays, worker_district=a.district, rate=rate, seconds=seconds,

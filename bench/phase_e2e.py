@@ -140,5 +140,7 @@ def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Re
         "achieved_rate": round(len(sent) / s.wall, 1) if s.wall else 0.0,
         "assigned_elsewhere": not_target, "unassigned": unassigned,
         "receivers": {"workers": len(worker_rx), "displays": len(display_rx),
-                      "receiver_errors": sum(len(r.errors) for r in [*worker_rx.values(), *display_rx.values()])},
+                      "receiver_errors": sum(len(r.errors) for r in [*worker_rx.values(), *display_rx.values()]),
+                      "first_errors": [f"{r.name}: {e}" for r in [*worker_rx.values(), *display_rx.values()]
+                                       for e in r.errors][:5]},
     }

@@ -61,14 +61,14 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str,
         for j, (lon, lat) in enumerate(pts):
             if time.perf_counter() >= deadline:
                 break
-            ts = _now_ms()
+            ts = now_ms()
             if j == per - 1 or time.perf_counter() + 0.01 >= deadline:
                 # The last frame must be strictly newest, and not ahead of the clock: the server stores a time in
                 # the future as its own now (dispatch.presence.newest), so a frame stamped 2 ms ahead and read
                 # within those 2 ms was stored as older than it said and never counted as applied.
                 while ts <= last_ts.get(wid, 0.0):
                     await asyncio.sleep(0.001)
-                    ts = _now_ms()
+                    ts = now_ms()
             last_ts[wid] = ts
             await rx.ws.send(f'{{"type":"position","lon":{lon},"lat":{lat},"ts":{ts}}}')
             sent += 1
@@ -77,7 +77,7 @@ async def run(redis: Redis, senders: dict[int, Receiver], probe: tuple[str, str,
 
     await asyncio.gather(*(sender(w, rx) for w, rx in senders.items()))
     sent_wall = time.perf_counter() - start
-    applied_at = await _wait_applied(redis, last_ts)
+    applied_at = await wait_applied(redis, last_ts)
     missing = None if applied_at is not None else await _not_applied(redis, last_ts)
     probed = await stop_probe(proc)
     wall = (applied_at or time.perf_counter()) - start
@@ -104,12 +104,12 @@ async def _not_applied(redis: Redis, last_ts: dict[int, float]) -> dict[str, obj
             "max_load_size": await redis.hlen(keys.MAX_LOAD)}
 
 
-def _now_ms() -> float:
+def now_ms() -> float:
     """This clock's time cut (not rounded) to the millisecond: never ahead of the server's clock."""
     return math.floor(time.time() * 1000) / 1000
 
 
-async def _wait_applied(redis: Redis, last_ts: dict[int, float]) -> float | None:
+async def wait_applied(redis: Redis, last_ts: dict[int, float]) -> float | None:
     """When every sender's last frame is in Redis (presence holds its report time), or None on giving up."""
     ids = list(last_ts)
     deadline = time.perf_counter() + GIVE_UP_S

@@ -55,6 +55,10 @@ def judge(result: dict) -> dict:
     late = _get(result, "positions.visibility.over_1s")
     out["positions_visible"] = {"target": "each position visible to the next dispatch within 1 s (probes over 1 s)",
                                 "figure": late, "met": None if late is None else late == 0}
+    tracks = _get(result, "tracks.compare")
+    out["tracks_beside_dispatch"] = {
+        "target": "≥ 20,000 positions/s persisted; dispatch p99 and visibility p99 within 10% of the half without "
+                  "track writes", "figure": tracks, "met": None if tracks is None else tracks["met"]}
     lost = _get(result, "e2e.alerts_lost")
     out["e2e_none_lost"] = {"target": "zero alerts lost", "figure": lost, "met": None if lost is None else lost == 0}
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
 import platform
@@ -28,6 +29,7 @@ from bench import (
     phase_locate,
     phase_positions,
     phase_tiles,
+    phase_tracks,
     province,
     report,
     server,
@@ -42,7 +44,7 @@ from command.core.settings import Settings
 from dispatch import keys
 
 # e2e_floor runs last: the real app's processes are stopped first (their background loops would share the cores).
-PHASES = ("locate", "assign", "tiles", "e2e", "positions", "e2e_floor", "e2e_floor_db", "intake_floor")
+PHASES = ("locate", "assign", "tiles", "e2e", "positions", "tracks", "e2e_floor", "e2e_floor_db", "intake_floor")
 APP_PHASES = {"locate", "tiles", "e2e", "positions"}  # the phases that need the real app's web processes
 PRESENCE_TTL_S = 86_400  # simulated workers report only in the position phase: keep them present for the run
 
@@ -141,6 +143,13 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler
             rss.sample({f"web:{s.port}": s.pid for s in servers})
+        if "tracks" in only:
+            # Its own web processes, started once per half with track writes off, then on.
+            server.stop(servers)
+            servers = []
+            for k in [k for k in CPU_PIDS if k.startswith("web:")]:
+                del CPU_PIDS[k]
+            await _tracks_phase(result, engine, redis, settings, env, admin, w, box, scale, args)
         if only & {"e2e_floor", "e2e_floor_db"}:
             # Done with the real app: its processes stop, so that their background work (the e2e phase's ack
             # timers, the sweeper, the relay) neither shares the cores with the floor nor counts in its CPU.
@@ -314,6 +323,65 @@ async def _floor_phase(result: dict, only: set[str], engine, redis: Redis, setti
             CPU_PIDS.pop(f"web:{s.port}", None)
         PROFILE.pop("pid", None)
         server.stop(floor)
+
+
+async def _tracks_phase(result: dict, engine, redis: Redis, settings: Settings, env: dict[str, str], admin: str,
+                        w: dict, box, scale: Scale, args: argparse.Namespace) -> None:
+    """bench.phase_tracks: the same load twice on freshly started web processes, track writes off then on. The
+    first `position_clients` socket workers send positions; alerts are raised beside the others."""
+    secs = (args.seconds or scale.seconds) * 1.5
+    ports = [args.port_base + 1 + 2 * args.processes + i for i in range(args.processes)]
+    a = await audience.make_audience(engine, settings, w, scale, args)
+    n = scale.position_clients
+    # The first n socket workers send positions (from bench.position_flood); alerts are raised beside the others.
+    targets = dataclasses.replace(a, sock_ids=a.sock_ids[n:], positions=a.positions[n:])
+    # Room for this phase's alerts on top of what earlier phases left each target holding, so each alert goes to
+    # the socket worker it was raised beside and its latency is the worker's.
+    room = phase_e2e.share(int(scale.track_alert_rate * secs * 2), len(targets.sock_ids)) + 1
+    async with engine.begin() as conn:
+        rows = (await conn.execute(text("UPDATE workers SET max_load = max_load + :m WHERE id = ANY(:ids) "
+                                        "RETURNING id, max_load"), {"m": room, "ids": targets.sock_ids})).all()
+    await redis.hset(keys.MAX_LOAD, mapping={str(i): m for i, m in rows})
+    halves: dict[str, dict | None] = {}
+    for writes in (False, True):
+        name = "with_writes" if writes else "without_writes"
+        await audience.restore_positions(redis, a)
+        log(f"tracks phase, {name}: starting {len(ports)} web processes on ports {ports}")
+        group = server.start(ports, {**env, "GRIDCMD_TRACK_WRITES": str(writes).lower()},
+                             nice=max(0, args.nice - os.nice(0)))
+        CPU_PIDS.update({f"web:{s.port}": s.pid for s in group})
+        r: audience.Receivers | None = None
+        try:
+            urls = [s.url for s in group]
+            r = await audience.open_receivers(targets, settings, urls)
+            # Freshly started processes answer a connect storm of thousands of sockets slowly (each socket's
+            # account check takes a pooled connection); a socket refused with 1013 is opened again, as a phone
+            # would, before anything is timed.
+            await asyncio.sleep(3.0)
+            reopened = await audience.reopen_closed(r, targets, settings, urls)
+            sockets = [(urls[i % len(urls)], a.worker_tokens[wid], wid) for i, wid in enumerate(a.sock_ids[:n])]
+            probe = (urls[len(a.sock_ids) % len(urls)], a.worker_tokens[a.probe_id], a.probe_id, settings.redis_url)
+
+            def dispatch(urls: list[str] = urls, r: audience.Receivers = r):  # type: ignore[no-untyped-def]
+                return audience.run_e2e(urls, admin, targets, r, rate=scale.track_alert_rate, seconds=secs,
+                                        clients=64)
+
+            halves[name] = await _guard(result, f"tracks_{name}", phase_tracks.half(
+                redis, engine, sockets, probe, box, dispatch, rate=args.track_rate or scale.track_rate,
+                seconds=secs, writes=writes))
+            if halves[name] is None:
+                result["errors"][f"tracks_{name}_server_log"] = group[0].log_tail(3000)
+            else:  # what the processes said (warnings and up): a stall shows here
+                halves[name]["server_logs"] = {str(s.port): s.log_tail(2000) for s in group}
+                halves[name]["sockets_reopened"] = reopened
+        finally:
+            if r is not None:
+                await close_all(r.all)
+            for s in group:
+                CPU_PIDS.pop(f"web:{s.port}", None)
+            server.stop(group)
+    result["tracks"] = {**halves, "compare": phase_tracks.compare(halves.get("without_writes"),
+                                                                  halves.get("with_writes"))}
 
 
 async def _sample_rss(rss: PeakRss, servers: list[server.Server]) -> None:

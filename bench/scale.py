@@ -20,6 +20,8 @@ class Scale:
     socket_workers: int  # workers with a real WebSocket receiver in the end-to-end phase
     position_clients: int  # concurrent worker sockets sending positions
     position_rate: float  # frames per second the senders try to send, at most (bounds the frame count)
+    track_rate: float  # frames per second the senders send, paced, in each half of the tracks phase
+    track_alert_rate: float  # alerts per second through the whole path meanwhile (the dispatch latency)
 
     @property
     def regions(self) -> int:
@@ -31,13 +33,13 @@ class Scale:
 PROVINCE = Scale(
     name="province", area_km2=100_000.0, counts=(96, 1_260, 21_000, 105_000, 417_000),
     workers=500_000, fulltime=88_000, cities=13, seconds=20.0, e2e_rate=500.0, e2e_seconds=60.0,
-    socket_workers=3_000, position_clients=200, position_rate=30_000.0,
+    socket_workers=3_000, position_clients=200, position_rate=30_000.0, track_rate=12_000.0, track_alert_rate=20.0,
 )
 
 SMALL = Scale(
     name="small", area_km2=400.0, counts=(2, 8, 60, 400, 1_600), workers=3_000, fulltime=500,
     cities=1, seconds=2.0, e2e_rate=50.0, e2e_seconds=3.0, socket_workers=100, position_clients=20,
-    position_rate=5_000.0,
+    position_rate=5_000.0, track_rate=2_000.0, track_alert_rate=10.0,
 )
 
 SCALES = {s.name: s for s in (PROVINCE, SMALL)}

@@ -26,7 +26,7 @@ from web.metrics_tasks import RequestLatency
 from web.metrics_tasks import install as install_metrics
 from web.middleware import BodySizeLimit
 from web.openapi_errors import document_errors
-from web.osmand_fast import OsmandFastPath
+from web.osmand_fast import OsmandFirstApp
 from web.read_your_writes import ReadYourWrites
 from web.request_id import RequestId
 from web.request_types import refuse_control_characters
@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.engine.dispose()
 
     # No control character in any query, path or form value, typed by the route or not (web.request_types).
-    app = FastAPI(title="gridcmd", version="0.1.0", lifespan=lifespan,
+    # OsmandFirstApp: GPS apps' GET reports are answered ahead of the stack (web.osmand_fast).
+    app = OsmandFirstApp(title="gridcmd", version="0.1.0", lifespan=lifespan,
                   dependencies=[Depends(refuse_control_characters)])
     app.state.settings = settings
     # Background services (event fan-out, sweeper…) register async hooks here: fn(app) -> None.
@@ -97,7 +98,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestId)  # outside both: a refused body's lines and response carry the id too
     app.add_middleware(SocketLimits, send_buffer_bytes=settings.ws_send_buffer_bytes)  # sees the server's own
     # `send` (web.ws_transport)
-    app.add_middleware(OsmandFastPath)  # outermost: GPS apps' GET reports skip the stack (web.osmand_fast)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

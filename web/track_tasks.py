@@ -1,5 +1,6 @@
 """The worker-track writer of a web process: every `track_flush_interval_s` the position reports this process
-buffered (command/assign/tracks.py) are written with one COPY, and once more at shutdown. A failed write (the
+buffered (command/assign/tracks.py) are written with one COPY, and once more at shutdown (none of it when
+`track_writes` is off). A failed write (the
 database restarting) puts the rows back to be tried again at the next interval (the buffer stays bounded)."""
 
 from __future__ import annotations
@@ -44,9 +45,12 @@ def install(app: FastAPI) -> None:
 
     async def start(app: FastAPI) -> None:
         app.state.track_stop = asyncio.Event()
-        app.state.track_writer = asyncio.create_task(loop(app))
+        tracks.BUFFER.enabled = app.state.settings.track_writes
+        app.state.track_writer = asyncio.create_task(loop(app)) if tracks.BUFFER.enabled else None
 
     async def stop(app: FastAPI) -> None:
+        if app.state.track_writer is None:
+            return
         app.state.track_stop.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app.state.track_writer, timeout=10)

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pgnative.statements import driver
@@ -30,9 +31,12 @@ class TrackBuffer:
         self._rows: deque[Row] = deque(maxlen=max_rows)
         self.dropped = 0
         self.written = 0
+        self.enabled = True  # off (settings.track_writes): nothing is kept, the position path does no more
 
     def add(self, worker_id: int, positions: Sequence[tuple[float, float, float | None]], now: float) -> None:
         """A worker's checked WGS-84 reports (lon, lat, unix time or None for now)."""
+        if not self.enabled:
+            return
         overflow = len(self._rows) + len(positions) - (self._rows.maxlen or 0)
         if overflow > 0:
             self.dropped += overflow
@@ -62,10 +66,11 @@ async def write_rows(session: AsyncSession, rows: Sequence[Row]) -> int:
     """COPY the rows into worker_positions in the session's transaction (the caller commits)."""
     if not rows:
         return 0
+    # No wait for the WAL flush at commit: a crash may lose the last interval of track (as it may lose what the
+    # buffer holds), and the alerts committing meanwhile do not queue behind this transaction's fsync.
+    await session.execute(text("SET LOCAL synchronous_commit TO off"))
     conn = await driver(session)
     if conn is None:  # not asyncpg: a multi-row INSERT does the same, slower
-        from sqlalchemy import text
-
         await session.execute(text("INSERT INTO worker_positions (worker_id, ts, lon, lat) VALUES (:w, :t, :x, :y)"),
                               [{"w": w, "t": t, "x": x, "y": y} for w, t, x, y in rows])
         return len(rows)

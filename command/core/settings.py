@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     redis_pool_timeout_s: float = Field(
         10.0, gt=0, description="Longest wait for a free Redis connection (then an error, not an unbounded queue).")
     # Worker tracks (issue 16 item 5, docs/assessment.md).
+    track_writes: bool = Field(
+        True, description="Keep every position report as worker track (worker_positions). Off: only the live "
+        "position is kept (no replay, no 巡查里程); for the benchmark that compares dispatch with and without.")
     track_flush_interval_s: float = Field(
         1.0, gt=0, description="How often a web process writes the position reports it buffered to "
         "worker_positions (one COPY); what a crash loses is at most this much track.")

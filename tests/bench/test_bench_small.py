@@ -143,3 +143,18 @@ def test_small_benchmark_floor_with_the_database_alongside(bench_result: dict) -
     assert database["errors"] == 0 and database["count"] > 0, database
     assert database["rows_removed"] == database["count"] and "-R" in database["tool"], database
     assert database["database_cpu_ms_per_tx"] is None  # not separable from the floor app's work beside it
+
+
+def test_small_benchmark_tracks_phase(bench_result: dict) -> None:
+    """Track writes beside dispatch (bench.phase_tracks): both halves ran the same paced positions and alerts; with
+    writes on, every frame the senders sent is a row of worker_positions; with writes off, none is kept."""
+    r = bench_result
+    without, with_ = r["tracks"]["without_writes"], r["tracks"]["with_writes"]
+    for half in (without, with_):
+        assert half["positions"]["all_applied"] and half["positions"]["frames_sent"] > 0, half
+        assert half["dispatch"]["to_worker"]["count"] > 0 and half["dispatch"]["alerts_lost"] == 0, half
+        assert half["visibility"]["count"] > 0, half
+    assert "persisted" not in without and without["rows_kept"] == 0, without
+    assert with_["persisted"]["all"] and with_["persisted"]["rows"] == with_["positions"]["frames_sent"], with_
+    compare = r["tracks"]["compare"]
+    assert compare["persisted_per_s"] > 0 and compare["dispatch_worker_p99_ms"]["ratio"] is not None, compare

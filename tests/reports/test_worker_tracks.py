@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from command.assign import tracks
 from command.ops.tracks import ensure_partitions, partition_name, purge_tracks_before
+from dispatch import keys
 from tests import loop_world as w
 from tests.environment import make_test_settings
 from web.track_tasks import flush
@@ -57,6 +58,24 @@ async def test_reports_are_persisted_off_the_position_path(app) -> None:
     assert r.status_code == 422
     await flush(app.sessionmaker)
     assert await _count(app, wid) == 4
+
+
+async def test_track_writes_off_keeps_the_live_position_only(clean_db: AsyncEngine, redis) -> None:
+    """GRIDCMD_TRACK_WRITES=false (the benchmark's half without writes): reports still move the worker in Redis,
+    nothing is buffered or written."""
+    try:
+        async with w.loop_app(clean_db, make_test_settings(track_writes=False)) as app:
+            assert not tracks.BUFFER.enabled
+            r = await app.client.post("/api/v1/workers/me/position", json={"lon": 120.052, "lat": 30.05},
+                                      headers=await app.as_("w1"))
+            assert r.status_code == 200 and r.json()["stored"] is True, r.text
+            assert await redis.zscore(keys.SEEN, str(app.world.worker_id)) is not None
+            assert len(tracks.BUFFER) == 0
+            await flush(app.sessionmaker)
+            await asyncio.sleep(1.2)  # a writer that ran anyway would have written by now
+            assert await _count(app, app.world.worker_id) == 0
+    finally:
+        tracks.BUFFER.enabled = True  # as every process starts (the default setting)
 
 
 async def test_replay_of_a_day(app) -> None:

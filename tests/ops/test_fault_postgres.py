@@ -133,7 +133,10 @@ async def test_postgres_stopped_for_5s_under_20_alerts_per_second(own_pg, operat
                 senders.append(asyncio.create_task(send_until_acknowledged(http, ports, operator, i, load)))
                 i += 1
                 await asyncio.sleep(max(0.0, started + i / RATE - time.monotonic()))
-            await asyncio.wait_for(asyncio.gather(*senders), 60)
+            try:
+                await asyncio.wait_for(asyncio.gather(*senders), 60)
+            except TimeoutError:  # say why: the answers of the last minute, the servers' and PostgreSQL's logs
+                pytest.fail(f"alerts not acknowledged within 60 s of the end: {_stuck(load, pg, procs)}")
     finally:
         for proc in procs:
             stop(proc)
@@ -242,8 +245,20 @@ async def test_a_frozen_database_is_503_within_the_command_timeout_then_back(own
     assert frozen.status_code == 503 and frozen.json()["error"]["code"] == "unavailable", frozen.text
     assert frozen_s < 2 + 1.0  # the first statement's command timeout; the connection is dropped at once
     assert ready.status_code == 503 and ready.json()["postgres"]["ok"] is False
-    assert after.status_code in (200, 201), after.text
+    assert after.status_code in (200, 201), (after.text, (pg.root / "server.log").read_text(errors="replace")[-3000:],
+                                             log_tail(proc, 3000))
     assert "Traceback" not in log_tail(proc, 100_000)
+
+
+def _stuck(load: Load, pg: OwnPostgres, procs: list) -> str:
+    latest = sorted(load.answers, key=lambda a: a.received)[-8:]
+    server = "".join(log_tail(proc, 3_000) for proc in procs)
+    try:
+        postgres = (pg.root / "server.log").read_text(errors="replace")[-3_000:]
+    except OSError as exc:
+        postgres = f"(no log: {exc})"
+    return (f"{len(load.acknowledged)} acknowledged, latest answers {[(a.key, a.status) for a in latest]}; "
+            f"servers said: {server}; PostgreSQL said: {postgres}")
 
 
 async def _any_token(settings: Settings) -> str:

@@ -149,7 +149,11 @@ async def _run(args: argparse.Namespace, scale: Scale, d: Path) -> dict:
             servers = []
             for k in [k for k in CPU_PIDS if k.startswith("web:")]:
                 del CPU_PIDS[k]
-            await _tracks_phase(result, engine, redis, settings, env, admin, w, box, scale, args)
+            try:
+                await _tracks_phase(result, engine, redis, settings, env, admin, w, box, scale, args)
+            except Exception as exc:  # recorded; the floors still run
+                result["errors"]["tracks"] = f"{type(exc).__name__}: {exc}"[:1000]
+                traceback.print_exc()
         if only & {"e2e_floor", "e2e_floor_db"}:
             # Done with the real app: its processes stop, so that their background work (the e2e phase's ack
             # timers, the sweeper, the relay) neither shares the cores with the floor nor counts in its CPU.

@@ -53,10 +53,20 @@ def kernel_ports(n: int) -> list[int]:
             s.close()
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out to outgoing connections (net.ipv4.ip_local_port_range)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port_block(n: int) -> int:
-    """A base port b such that b+1 … b+n are all free now (for tools that take a port base)."""
+    """A base port b such that b+1 … b+n are all free now (for tools that take a port base). Below the kernel's
+    range for outgoing connections: a tool that binds its ports long after they were chosen (the benchmark's later
+    phases) found one taken by a client socket of its own ("address already in use")."""
     for _ in range(200):
-        base = random.randint(20_000, 60_000 - n - 1)
+        base = random.randint(10_000, _ephemeral_low() - n - 2)
         if len(free_ports(n, base + 1, base + n, strict=False)) == n:
             return base
     raise RuntimeError(f"no block of {n} free ports found")

@@ -7,7 +7,8 @@ empty; the OS and PostgreSQL's shared buffers stay warm) and warm (the same conn
     .venv/bin/python -m bench.phase_reports --start 2026-11-01 --days 30 --per-day 34000   # a month, 1 million
 
 generates the history first (unless --skip-generate or that range holds incidents already), folds it into the
-daily facts, measures, and writes JSON."""
+daily facts, measures, then times the whole deployment's monthly 通报 of that month (figures, PDF, XLSX, stored;
+peak memory; bench/report_province.py) and writes JSON."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import gc
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -151,7 +154,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"  daily facts: {result['fold']}", flush=True)
     last_month = date.fromisoformat(args.month) if args.month else start + timedelta(days=args.days - 1)
     result["queries"] = await measure(settings, month=last_month, runs=args.runs, raw_runs=args.raw_runs)
+    result["monthly_report"] = whole_report(url, last_month)
+    print(f"  monthly 通报 of the whole deployment: {json.dumps(result['monthly_report'], ensure_ascii=False)}",
+          flush=True)
     return result
+
+
+def whole_report(url: str, month: date) -> dict[str, Any]:
+    """The whole deployment's monthly 通报, timed in a process of its own (bench/report_province.py) so that its
+    peak memory is the report's alone; the wall time of that process too (imports included)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bench.report_province", "--database-url", url,
+                           "--month", month.isoformat()], capture_output=True, text=True, check=False)
+    wall = round(time.perf_counter() - t0, 1)
+    if proc.returncode != 0 and not proc.stdout.strip():
+        return {"error": proc.stderr[-2000:], "process_s": wall}
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": wall}
 
 
 def _generated(url: str, start: date, days: int) -> bool:
@@ -180,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1, default=str))
     print(f"result written to {args.out}", flush=True)
-    ok = all(result["queries"][k]["facts_equal_raw"] for k in ("province_street", "street_grid"))
+    ok = all(result["queries"][k]["facts_equal_raw"] for k in ("province_street", "street_grid")) \
+        and result["monthly_report"].get("total_equals_stats") is True
     return 0 if ok else 1
 
 

@@ -18,6 +18,7 @@ from geo.shapes import BBox, ShapeError, bbox_of, looks_swapped, parse_polygonal
 
 RESERVED = ("code", "name", "level", "parent_code")
 MAX_CODE = 64
+WHOLE_DEPLOYMENT = "*"  # not a region: reports and subscriptions use it for everything (全域)
 MAX_NAME = 200
 _LEVELS = {level.value: level for level in Level}
 
@@ -105,6 +106,9 @@ def _read_properties(index: int, feature: object, problems: Problems) -> RegionF
         problems.add(index, None, "missing or empty 'code'")
     elif len(code) > MAX_CODE:
         problems.add(index, code[:MAX_CODE], f"code longer than {MAX_CODE} characters")
+        code = None
+    elif code == WHOLE_DEPLOYMENT:
+        problems.add(index, code, f"code {WHOLE_DEPLOYMENT!r} is reserved for the whole deployment (全域)")
         code = None
     name = props.get("name")
     if not isinstance(name, str) or not name.strip():

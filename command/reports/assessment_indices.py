@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from command.core.errors import InvalidInput
+from command.reports import incident_aggregates as agg
 from geo.models import LEVEL_DEPTH, Level
 
 REGION_LEVELS = ("district", "street", "community", "grid")
@@ -70,34 +71,6 @@ COLUMNS = ("received", "sign_due", "signed", "signed_on_time", "resolved", "reso
 # Columns that are quantities of something other than incidents: no incident lies behind them.
 NOT_INCIDENTS = frozenset({"duty_s", "patrol_m"})
 
-_SATISFIED = "('satisfied', 'basically_satisfied')"
-
-# Everything about the period's incidents is aggregated once per table and joined by id (hash joins), rather
-# than asked per incident: at 300,000 incidents a month the per-row subqueries took 9 s, the joins a fraction.
-_IN_PERIOD = "(SELECT i.id FROM incidents i WHERE {where})"
-_ORDER_AGG = f"""
-LEFT JOIN (SELECT o.incident_id,
-    count(*) FILTER (WHERE o.assignee_kind = 'department' AND o.status <> 'cancelled')::int AS sign_due,
-    count(*) FILTER (WHERE o.assignee_kind = 'department' AND o.status <> 'cancelled'
-                     AND o.accepted_at IS NOT NULL)::int AS signed,
-    count(*) FILTER (WHERE o.assignee_kind = 'department' AND o.status <> 'cancelled' AND o.accepted_at IS NOT NULL
-                     AND (o.ack_due_at IS NULL OR o.accepted_at <= o.ack_due_at))::int AS signed_on_time,
-    bool_or(o.status = 'returned') AS sent_back
-  FROM orders o WHERE o.incident_id IN {_IN_PERIOD} GROUP BY o.incident_id) oa ON oa.incident_id = i.id"""
-_EVENT_AGG = f"""
-LEFT JOIN (SELECT e.incident_id, bool_or(e.kind = 'incident.rework') AS reworked,
-    bool_or(e.kind = 'incident.reopened') AS reopened,
-    count(*) FILTER (WHERE e.kind = 'supervision.raised')::int AS supervisions
-  FROM events e WHERE e.kind IN ('incident.rework', 'incident.reopened', 'supervision.raised')
-    AND e.incident_id IN {_IN_PERIOD} GROUP BY e.incident_id) ea ON ea.incident_id = i.id"""
-_OVERDUE_AGG = f"""
-LEFT JOIN (SELECT DISTINCT d.incident_id FROM deadlines d WHERE d.overdue_at IS NOT NULL
-    AND d.incident_id IN {_IN_PERIOD}) da ON da.incident_id = i.id"""
-# The latest callback's rating (stats.py's _LATEST_RATING: the highest id).
-_RATING_AGG = f"""
-LEFT JOIN (SELECT DISTINCT ON (c.incident_id) c.incident_id, c.rating FROM callbacks c
-  WHERE c.incident_id IN {_IN_PERIOD} ORDER BY c.incident_id, c.id DESC) cb ON cb.incident_id = i.id"""
-
 _INCIDENT_FACTS = f"""
 SELECT {{unit}} AS unit, i.id AS incident_id, 1 AS received,
   COALESCE(oa.sign_due, 0) AS sign_due, COALESCE(oa.signed, 0) AS signed,
@@ -108,11 +81,11 @@ SELECT {{unit}} AS unit, i.id AS incident_id, 1 AS received,
   COALESCE(ea.reworked, false)::int AS reworked,
   (i.resolved_at IS NOT NULL OR COALESCE(ea.reworked, false))::int AS disposed,
   (da.incident_id IS NOT NULL)::int AS overdue, (i.closed_at IS NOT NULL OR i.status = 'closed')::int AS closed,
-  (cb.rating IS NOT NULL)::int AS rated, COALESCE(cb.rating IN {_SATISFIED}, false)::int AS satisfied,
+  (cb.rating IS NOT NULL)::int AS rated, COALESCE(cb.rating IN {agg.SATISFIED}, false)::int AS satisfied,
   (i.resolved_at IS NOT NULL OR cb.rating IS NOT NULL)::int AS callback_due,
   COALESCE(ea.supervisions, 0) AS supervisions, 0 AS self_found, 0 AS duty_s, 0::float8 AS patrol_m,
   i.region_path AS rpath, i.category_code AS category
-FROM incidents i{_ORDER_AGG}{_EVENT_AGG}{_OVERDUE_AGG}{_RATING_AGG}
+FROM incidents i{agg.ORDERS}{agg.EVENTS}{agg.OVERDUE}{agg.RATING}
 WHERE {{where}}
 """
 
@@ -128,15 +101,14 @@ SELECT {{unit}} AS unit, i.id AS incident_id, 1 AS received, 1 AS sign_due,
   (orw.order_id IS NOT NULL)::int AS reworked, (o.status = 'done' OR orw.order_id IS NOT NULL)::int AS disposed,
   (od.order_id IS NOT NULL)::int AS overdue, (i.closed_at IS NOT NULL OR i.status = 'closed')::int AS closed,
   (cb.rating IS NOT NULL AND o.status <> 'returned')::int AS rated,
-  COALESCE(cb.rating IN {_SATISFIED} AND o.status <> 'returned', false)::int AS satisfied,
+  COALESCE(cb.rating IN {agg.SATISFIED} AND o.status <> 'returned', false)::int AS satisfied,
   (o.status = 'done' OR (cb.rating IS NOT NULL AND o.status <> 'returned'))::int AS callback_due,
   COALESCE(ea.supervisions, 0) AS supervisions, 0 AS self_found, 0 AS duty_s, 0::float8 AS patrol_m,
   i.region_path AS rpath, i.category_code AS category
 FROM orders o JOIN incidents i ON i.id = o.incident_id
-LEFT JOIN (SELECT DISTINCT e.order_id FROM events e WHERE e.kind = 'order.rework' AND e.incident_id IN {_IN_PERIOD})
-  orw ON orw.order_id = o.id
+{agg.ORDER_REWORK}
 LEFT JOIN (SELECT DISTINCT d.order_id FROM deadlines d WHERE d.overdue_at IS NOT NULL AND d.order_id IS NOT NULL
-    AND d.incident_id IN {_IN_PERIOD}) od ON od.order_id = o.id{_EVENT_AGG}{_RATING_AGG}
+    AND d.incident_id IN {agg.IN_WHERE}) od ON od.order_id = o.id{agg.EVENTS}{agg.RATING}
 WHERE o.assignee_kind = :kind AND o.status <> 'cancelled' AND {{where}}{{extra}}
 """
 

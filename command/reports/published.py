@@ -23,6 +23,8 @@ from command.reports import published_render as render
 MAX_ANALYSIS = 20_000  # characters of 研判 text
 _LISTED = ("p.id, p.kind, p.period_start, p.period_end, p.region_code, p.status, p.analysis, p.generated_at, "
            "p.released_at, p.notice_id, length(p.pdf) AS pdf_bytes, length(p.xlsx) AS xlsx_bytes")
+# The whole deployment's reports (region '*') have no region row; only an account without a region sees them.
+_REGION_NAME = f"COALESCE(r.name, '{pf.WHOLE_NAME}') AS region_name"
 
 
 def needs_release(kind: str) -> bool:
@@ -51,7 +53,8 @@ async def subscribe(session: AsyncSession, *, user_id: int, region: str, kinds: 
     if bad:
         raise InvalidInput(f"unknown report kind {bad[0]!r}: one of {', '.join(pf.KINDS)}",
                            details=[{"field": "kinds"}])
-    if not await session.scalar(text("SELECT 1 FROM regions WHERE code = :c"), {"c": region}):
+    if region != pf.WHOLE and not await session.scalar(text("SELECT 1 FROM regions WHERE code = :c"),
+                                                       {"c": region}):
         raise InvalidInput(f"unknown region {region!r}", details=[{"field": "region"}])
     if not await session.scalar(text("SELECT 1 FROM users WHERE id = :u AND active"), {"u": user_id}):
         raise InvalidInput(f"unknown or inactive user {user_id}", details=[{"field": "user_id"}])
@@ -69,7 +72,7 @@ async def subscribe(session: AsyncSession, *, user_id: int, region: str, kinds: 
 async def list_subscriptions(session: AsyncSession, region: str | None) -> list[dict[str, Any]]:
     rows = await session.execute(text(
         "SELECT s.user_id, u.username, u.display_name, s.region_code, s.kinds FROM report_subscriptions s "
-        "JOIN users u ON u.id = s.user_id JOIN regions r ON r.code = s.region_code "
+        "JOIN users u ON u.id = s.user_id LEFT JOIN regions r ON r.code = s.region_code "
         "WHERE CAST(:scope AS text) IS NULL OR r.path @> ARRAY[CAST(:scope AS varchar)] "
         "ORDER BY s.region_code, s.user_id"), {"scope": region})
     return [dict(r._mapping) for r in rows]
@@ -106,7 +109,7 @@ def _in_scope(principal: Principal) -> str | None:
 async def list_reports(session: AsyncSession, principal: Principal, *, limit: int = 100) -> list[dict[str, Any]]:
     """Reports of the caller's region and below, newest period first."""
     rows = await session.execute(text(
-        f"SELECT {_LISTED}, r.name AS region_name FROM published_reports p JOIN regions r ON r.code = p.region_code "
+        f"SELECT {_LISTED}, {_REGION_NAME} FROM published_reports p LEFT JOIN regions r ON r.code = p.region_code "
         "WHERE CAST(:scope AS text) IS NULL OR r.path @> ARRAY[CAST(:scope AS varchar)] "
         "ORDER BY p.period_start DESC, p.kind, p.region_code LIMIT :limit"),
         {"scope": _in_scope(principal), "limit": limit})
@@ -123,8 +126,8 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
 async def get(session: AsyncSession, principal: Principal, report_id: int, *, lock: bool = False) -> dict[str, Any]:
     """One report with its figures (NotFound outside the caller's region)."""
     row = (await session.execute(text(
-        f"SELECT {_LISTED}, p.figures, r.name AS region_name FROM published_reports p "
-        "JOIN regions r ON r.code = p.region_code WHERE p.id = :id "
+        f"SELECT {_LISTED}, p.figures, {_REGION_NAME} FROM published_reports p "
+        "LEFT JOIN regions r ON r.code = p.region_code WHERE p.id = :id "
         "AND (CAST(:scope AS text) IS NULL OR r.path @> ARRAY[CAST(:scope AS varchar)])"
         + (" FOR UPDATE OF p" if lock else "")),
         {"id": report_id, "scope": _in_scope(principal)})).mappings().first()
@@ -138,7 +141,8 @@ async def file(session: AsyncSession, principal: Principal, report_id: int, fmt:
     meta = await get(session, principal, report_id)
     body = await session.scalar(text(f"SELECT {'pdf' if fmt == 'pdf' else 'xlsx'} FROM published_reports "
                                      "WHERE id = :id"), {"id": report_id})
-    name = f"{meta['kind']}-{meta['region_code']}-{meta['period_start']}.{fmt}"
+    region = "all" if meta["region_code"] == pf.WHOLE else meta["region_code"]
+    name = f"{meta['kind']}-{region}-{meta['period_start']}.{fmt}"
     return bytes(body or b""), name
 
 

@@ -17,13 +17,16 @@ from command.core.security import Principal
 from command.reports import assessment, stats
 from command.reports.assessment_indices import BY_CODE
 from command.reports.periods import Period, period_of, previous
+from geo.validate import WHOLE_DEPLOYMENT
+
+WHOLE = WHOLE_DEPLOYMENT  # the report region that is every top-level region (全域)
 
 KINDS = ("daily", "weekly", "half_monthly", "monthly")
 PERIOD_KIND = {"daily": "day", "weekly": "week", "half_monthly": "half_month", "monthly": "month"}
 TITLES = {"daily": "日交办", "weekly": "周汇总", "half_monthly": "半月研判", "monthly": "月通报"}
-CHILD_LEVEL = {"district": "street", "street": "community", "community": "grid", "grid": "grid"}
+CHILD_LEVEL = {"all": "district", "district": "street", "street": "community", "community": "grid", "grid": "grid"}
 LISTED = 200  # incidents listed by name in a daily hand-over (the counts are always exact)
-_SYSTEM = Principal(user_id=0, username="scheduler", role="admin")
+SYSTEM = Principal(user_id=0, username="scheduler", role="admin")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,17 @@ def last_closed(kind: str, today: Any) -> Period:
     return previous(period_of(PERIOD_KIND[kind], today))
 
 
+WHOLE_NAME = "全域"
+
+
+def scope_of(code: str) -> str | None:
+    """The statistics' region filter for a report's region: none for the whole deployment."""
+    return None if code == WHOLE else code
+
+
 async def _region(session: AsyncSession, code: str) -> dict[str, Any]:
+    if code == WHOLE:  # every top-level region: a province's or a city's deployment has several districts
+        return {"code": WHOLE, "name": WHOLE_NAME, "level": "all"}
     row = (await session.execute(text("SELECT code, name, level FROM regions WHERE code = :c"),
                                  {"c": code})).mappings().first()
     return dict(row) if row else {"code": code, "name": code, "level": "district"}
@@ -46,8 +59,8 @@ async def _region(session: AsyncSession, code: str) -> dict[str, Any]:
 
 async def _stats(session: AsyncSession, region: str, period: Period, tz: str, group: str) -> list[stats.Figures]:
     start, end = period.bounds(tz)
-    return await stats.compute(session, principal=_SYSTEM,
-                               q=stats.Query(start=start, end=end, group=group, region_code=region, tz=tz))
+    return await stats.compute(session, principal=SYSTEM,
+                               q=stats.Query(start=start, end=end, group=group, region_code=scope_of(region), tz=tz))
 
 
 async def _names(session: AsyncSession, keys: list[str]) -> dict[str, str]:
@@ -64,21 +77,22 @@ def _row(f: stats.Figures, name: str) -> dict[str, Any]:
 _NEW = """SELECT i.id, i.public_id::text AS public_id, i.category_code, i.region_code, i.status, i.priority,
   to_char(i.created_at AT TIME ZONE :tz, 'MM-DD HH24:MI') AS at, left(i.description, 40) AS description
 FROM incidents i WHERE i.created_at >= :start AND i.created_at < :end AND i.status <> 'merged'
-  AND i.region_path @> ARRAY[CAST(:region AS varchar)] ORDER BY i.created_at, i.id"""
+  {scope} ORDER BY i.created_at, i.id"""
 _OVERDUE = """SELECT DISTINCT ON (i.id) i.id, i.public_id::text AS public_id, i.category_code, i.region_code,
   i.status, i.priority, to_char(d.overdue_at AT TIME ZONE :tz, 'MM-DD HH24:MI') AS at, d.kind AS description
 FROM deadlines d JOIN incidents i ON i.id = d.incident_id
 WHERE d.overdue_at < :end AND (d.met_at IS NULL OR d.met_at >= :end) AND i.created_at < :end
-  AND i.region_path @> ARRAY[CAST(:region AS varchar)] ORDER BY i.id, d.overdue_at"""
+  {scope} ORDER BY i.id, d.overdue_at"""
 _SUPERVISED = """SELECT i.id, i.public_id::text AS public_id, i.category_code, i.region_code, i.status, i.priority,
   to_char(min(e.created_at) AT TIME ZONE :tz, 'MM-DD HH24:MI') AS at, count(*)::text || ' 次督办' AS description
 FROM events e JOIN incidents i ON i.id = e.incident_id
 WHERE e.kind = 'supervision.raised' AND e.created_at >= :start AND e.created_at < :end
-  AND i.region_path @> ARRAY[CAST(:region AS varchar)] GROUP BY i.id ORDER BY min(e.created_at), i.id"""
+  {scope} GROUP BY i.id ORDER BY min(e.created_at), i.id"""
 
 
 async def _listing(session: AsyncSession, sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    rows = [dict(r) for r in (await session.execute(text(sql), params)).mappings()]
+    scope = "" if params["region"] == WHOLE else "AND i.region_path @> ARRAY[CAST(:region AS varchar)]"
+    rows = [dict(r) for r in (await session.execute(text(sql.format(scope=scope)), params)).mappings()]
     return {"count": len(rows), "rows": rows[:LISTED]}
 
 
@@ -111,7 +125,7 @@ async def gather(session: AsyncSession, target: Target, *, tz: str) -> dict[str,
 async def ranking(session: AsyncSession, region: str, level: str, period: Period, tz: str) -> dict[str, Any]:
     """The assessment ranking of the units one level below the region: the published figures of the closed
     month when there are any (so a later scheme change does not alter a past report), else computed now."""
-    req = assessment.Request(level, period, region, tz)
+    req = assessment.Request(level, period, scope_of(region), tz)
     result = await assessment.published(session, req) or await assessment.compute(session, req)
     codes = [w["code"] for w in result["scheme"]["indices"]]
     return {"level": level, "published": result["published"], "scheme": result["scheme"]["name"],

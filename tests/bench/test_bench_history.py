@@ -1,6 +1,7 @@
 """The history bench keeps working at a small size: `python -m bench.phase_reports --scale small` generates days of
 incidents with orders, events, callbacks and deadlines, folds them into the daily facts, and measures the
-ranking queries both ways; the facts' answer equals the raw one and every figure is in the JSON.
+ranking queries both ways; the facts' answer equals the raw one and every figure is in the JSON; the whole
+deployment's monthly 通报 of that month is generated and equals the statistics.
 
 Its own database (<test db>_benchhist, dropped afterwards)."""
 
@@ -54,3 +55,7 @@ def test_small_history_bench(tmp_path: Path) -> None:
         for path in ("facts", "page_scores", "raw"):
             for temp in ("cold", "warm"):
                 assert q[path][temp]["p95_ms"] > 0
+    report = r["monthly_report"]
+    assert report["total_equals_stats"] is True and report["stored"] is True, report
+    assert report["incidents"] > 0 and report["districts"] == report["ranked_units"] > 1
+    assert report["pdf_bytes"] > 10_000 and report["peak_rss_mib"] > 0 and report["one_report_s"] > 0

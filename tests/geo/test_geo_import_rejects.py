@@ -69,6 +69,7 @@ CASES: dict[str, tuple[Callable[[], object], list[tuple[int | None, str | None, 
     "own parent": (lambda: edited(S(), 6, parent_code="G1"), [(6, "G1", "its own parent")]),
     "duplicate code": (duplicate_code, [(8, "C2", "duplicate code: already used by feature #4")]),
     "missing code": (lambda: edited(S(), 7, code="  "), [(7, None, "missing or empty 'code'")]),
+    "reserved code": (lambda: edited(S(), 7, code="*"), [(7, "*", "reserved for the whole deployment")]),
     "missing name": (lambda: edited(S(), 7, name=""), [(7, "G3", "missing or empty 'name'")]),
     "bow-tie polygon": (lambda: edited(S(), 6, geometry={"type": "Polygon", "coordinates": [
         [[118.70, 32.0], [118.71, 32.01], [118.71, 32.0], [118.70, 32.01], [118.70, 32.0]]]}),

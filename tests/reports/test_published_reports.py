@@ -212,3 +212,43 @@ async def test_subscriptions_validate_and_stay_in_scope(app) -> None:
     assert r.status_code == 200
     async with app.sessionmaker() as s:
         assert ("D1S1", "daily") not in await published.subscribed_targets(s)
+
+
+async def test_whole_deployment_monthly_report_ranks_the_districts(app, redis) -> None:
+    """Region `*` (全域): every top-level region, its figures equal the unscoped statistics, the ranking is of
+    the districts; only an account without a region subscribes to it or sees it."""
+    c = app.client
+    admin, sup = await app.as_("admin"), await app.as_("sup1")
+    body = {"user_id": app.world.users["admin"], "region": "*", "kinds": ["monthly"]}
+    r = await c.put("/api/v1/reports/subscriptions", headers=sup, json=body)
+    assert r.status_code == 422 and "whole deployment" in r.json()["error"]["message"]
+    r = await c.put("/api/v1/reports/subscriptions", headers=admin, json=body)
+    assert r.status_code == 200, r.text
+    got = await report_jobs.run_due(app.sessionmaker, redis, tz=TZ, now=NOW)
+    assert len(got.ids) == 5  # D1's four and the whole deployment's monthly
+    whole = next(x for x in (await c.get("/api/v1/reports", headers=admin)).json()["reports"]
+                 if x["region_code"] == "*")
+    assert whole["region_name"] == "全域" and whole["kind"] == "monthly" and whole["status"] == "released"
+    assert all(x["region_code"] != "*" for x in (await c.get("/api/v1/reports", headers=sup)).json()["reports"])
+    assert (await c.get(f"/api/v1/reports/{whole['id']}", headers=sup)).status_code == 404
+    figures = (await c.get(f"/api/v1/reports/{whole['id']}", headers=admin)).json()["figures"]
+    start = datetime.fromisoformat(figures["period"]["start"] + "T00:00:00+08:00")
+    end = datetime.fromisoformat(figures["period"]["end"] + "T00:00:00+08:00")
+    r = await c.get("/api/v1/stats", headers=admin, params={"from": start.isoformat(), "to": end.isoformat(),
+                                                           "group": "region"})
+    api = r.json()
+    assert figures["total"]["received"] == api["total"]["received"] > 0
+    assert {x["key"]: x["received"] for x in figures["by_region"]} == {x["key"]: x["received"] for x in api["rows"]}
+    assert {x["key"] for x in figures["by_region"]} <= {"D1", "D2"}
+    r = await c.get("/api/v1/assessment/scores", headers=admin,
+                    params={"level": "district", "period": "month", "date": "2026-03-10"})
+    assert r.status_code == 200, r.text
+    assert figures["ranking"]["level"] == "district"
+    assert [(x["unit"], x["score"]) for x in figures["ranking"]["rows"]] == [
+        (x["unit"], x["score"]) for x in r.json()["rows"]]
+    r = await c.get(f"/api/v1/reports/{whole['id']}/file", headers=admin)
+    assert r.status_code == 200 and 'filename="monthly-all-2026-03-01.pdf"' in r.headers["content-disposition"]
+    text_ = _text(r.content, "monthly-whole")
+    assert "全域" in text_ and "月通报" in text_
+    mine = (await c.get("/api/v1/notices/mine", headers=admin)).json()
+    assert any(n["title"].startswith("全域月通报") for n in mine)

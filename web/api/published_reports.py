@@ -11,9 +11,10 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from command.core.errors import InvalidInput
+from command.core.scoping import unrestricted
 from command.ops import report_jobs
 from command.reports import assessment, published
-from command.reports.published_figures import KINDS
+from command.reports.published_figures import KINDS, WHOLE
 from web.api.stats import XLSX
 from web.deps import Operator, ReadSessionDep, SessionDep, SettingsDep, Supervisor
 from web.openapi_errors import errors
@@ -41,7 +42,13 @@ async def subscriptions(principal: Operator, session: SessionDep) -> dict[str, A
 @router.put("/subscriptions")
 async def set_subscription(body: SubscriptionIn, principal: Supervisor, session: SessionDep) -> dict[str, Any]:
     """Subscribe an account to a region's reports of these kinds (none: unsubscribe); the region within the
-    caller's."""
+    caller's, or `*` for the whole deployment (全域: every top-level region, ranked; an account without a region
+    only)."""
+    if body.region == WHOLE:
+        if not unrestricted(principal):
+            raise InvalidInput("only an account without a region subscribes to the whole deployment (*)",
+                               details=[{"field": "region"}])
+        return await published.subscribe(session, user_id=body.user_id, region=WHOLE, kinds=list(body.kinds))
     region = await assessment.resolve_scope(session, principal, body.region)
     if region is None:
         raise InvalidInput("choose a region", details=[{"field": "region"}])

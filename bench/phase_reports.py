@@ -22,9 +22,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -175,10 +177,13 @@ def whole_report(url: str, month: date) -> dict[str, Any]:
 def _generated(url: str, start: date, days: int) -> bool:
     import psycopg
 
+    def local(day: date) -> datetime:  # the generator's days are local days (bench.history.TZ)
+        return datetime.combine(day, dtime(), ZoneInfo(TZ))
+
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
         return bool(conn.execute(
             "SELECT EXISTS (SELECT 1 FROM incidents WHERE created_at >= %s AND created_at < %s)",
-            (start, start + timedelta(days=days))).fetchone()[0])  # type: ignore[index]
+            (local(start), local(start + timedelta(days=days)))).fetchone()[0])  # type: ignore[index]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Real WebSocket receivers (the `websockets` client): a worker's phone or a wall display on /ws.
 
 Each receiver authenticates with its token (first frame), optionally subscribes to a region, answers pings, and
-records when the first event about each incident arrived (time.perf_counter(), the same clock the senders use)."""
+records when the first event about each incident arrived (time.perf_counter(), the same clock the senders use).
+They subscribe with `batch` as the pages do (web/static/app/socket.js): the frames of one transaction come as one."""
 
 from __future__ import annotations
 
@@ -47,22 +48,26 @@ class Receiver:
                 now = time.perf_counter()
                 self.frames += 1
                 msg = orjson.loads(raw)
-                kind = msg.get("type")
-                if kind == "ping":
-                    await self.ws.send('{"type":"pong"}')
-                elif kind == "event":
-                    ev = msg.get("event") or {}
-                    k = str(ev.get("kind"))
-                    self.kinds[k] = self.kinds.get(k, 0) + 1
-                    if ev.get("pg_id") is not None:
-                        self.event_ids[int(ev["pg_id"])] += 1
-                    inc = incident_id(ev)
-                    if inc is not None and inc not in self.first_seen:
-                        self.first_seen[inc] = now
-                elif kind == "error":
-                    self.errors.append(str(msg)[:300])
+                for frame in msg.get("frames") or () if msg.get("type") == "batch" else (msg,):
+                    await self._frame(frame, now)
         except Exception as exc:  # a closed socket ends the reader; the report counts what arrived
             self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+
+    async def _frame(self, msg: dict, now: float) -> None:
+        kind = msg.get("type")
+        if kind == "ping":
+            await self.ws.send('{"type":"pong"}')
+        elif kind == "event":
+            ev = msg.get("event") or {}
+            k = str(ev.get("kind"))
+            self.kinds[k] = self.kinds.get(k, 0) + 1
+            if ev.get("pg_id") is not None:
+                self.event_ids[int(ev["pg_id"])] += 1
+            inc = incident_id(ev)
+            if inc is not None and inc not in self.first_seen:
+                self.first_seen[inc] = now
+        elif kind == "error":
+            self.errors.append(str(msg)[:300])
 
     async def send_json(self, obj: dict) -> None:
         await self.ws.send(orjson.dumps(obj).decode())
@@ -77,13 +82,13 @@ class Receiver:
 
 
 async def open_receiver(base_url: str, token: str, *, name: str, region: str | None = None,
-                        subscribe: bool = False) -> Receiver:
+                        subscribe: bool = False, batch: bool = True) -> Receiver:
     url = base_url.replace("http://", "ws://") + "/ws"
     ws = await asyncio.wait_for(connect(url, max_size=1 << 20, open_timeout=CONNECT_TIMEOUT_S,
                                         ping_interval=None, compression=None), CONNECT_TIMEOUT_S)
     await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
     if subscribe:
-        await ws.send(orjson.dumps({"type": "subscribe", "region": region}).decode())
+        await ws.send(orjson.dumps({"type": "subscribe", "region": region, "batch": batch}).decode())
     r = Receiver(name, ws)
     r.task = asyncio.create_task(r._read())
     return r

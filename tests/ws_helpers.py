@@ -17,7 +17,9 @@ OPEN: list[ClientConnection] = []
 async def close_all() -> None:
     """Close every socket open_ws opened (servers then shut down without waiting for their close handshakes)."""
     while OPEN:
-        await OPEN.pop().close()
+        ws = OPEN.pop()
+        _PENDING.pop(id(ws), None)
+        await ws.close()
 
 
 async def open_ws(port: int, token: str | None = None, **kwargs: Any) -> ClientConnection:
@@ -31,12 +33,23 @@ async def open_ws(port: int, token: str | None = None, **kwargs: Any) -> ClientC
     return ws
 
 
+# Frames of a batch frame not returned yet, per socket (a batching subscription: {"type":"batch","frames":[…]}).
+_PENDING: dict[int, list[dict]] = {}
+
+
 async def recv(ws: ClientConnection, within: float = 3.0) -> dict:
-    """The next frame that is not a ping (pings are answered)."""
+    """The next frame that is not a ping (pings are answered); a batch frame's frames one by one."""
     deadline = time.monotonic() + within
     while True:
-        raw = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
-        frame = json.loads(raw)
+        pending = _PENDING.get(id(ws))
+        if pending:
+            frame = pending.pop(0)
+        else:
+            raw = await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic()))
+            frame = json.loads(raw)
+            if frame.get("type") == "batch":
+                _PENDING[id(ws)] = list(frame["frames"])
+                continue
         if frame.get("type") == "ping":
             await ws.send('{"type":"pong"}')
             continue
@@ -44,9 +57,11 @@ async def recv(ws: ClientConnection, within: float = 3.0) -> dict:
 
 
 async def subscribe(ws: ClientConnection, region: str | None = None, last_event_id: str | None = None,
-                    within: float = 5.0) -> tuple[dict, list[dict], dict]:
+                    within: float = 5.0, batch: bool = False) -> tuple[dict, list[dict], dict]:
     """Send subscribe; return (subscribed frame, frames of the catch-up, the live frame)."""
     frame: dict[str, Any] = {"type": "subscribe"}
+    if batch:
+        frame["batch"] = True
     if region is not None:
         frame["region"] = region
     if last_event_id is not None:

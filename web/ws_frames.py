@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
 from geo.coords import Crs
 from web.request_types import Instant, Lat, Lon, SafeLine
@@ -41,6 +41,7 @@ class SubscribeFrame(_Frame):
     type: Literal["subscribe"]
     region: SafeLine | None = Field(None, min_length=1, max_length=64)
     last_event_id: SafeLine | None = Field(None, max_length=48)
+    batch: StrictBool = Field(False, description="frames waiting together are sent as one batch frame")
 
 
 class PositionFrame(_Frame):
@@ -100,3 +101,10 @@ def error(code: str, message: str) -> str:
 
 
 PING = text({"type": "ping"})
+MAX_BATCH = 64  # frames in one batch frame (event frames are ~1 kB: a batch stays well under a client's 1 MiB)
+
+
+def batch(texts: list[str]) -> str:
+    """Frames that waited together as one `{"type":"batch","frames":[…]}` frame, in order: each is already JSON
+    text, so they are joined, not serialized again."""
+    return '{"type":"batch","frames":[' + ",".join(texts) + "]}"

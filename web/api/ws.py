@@ -228,8 +228,9 @@ class Connection:
                 self.revoke(exc.message)
                 return
             scope = await resolve_scope(session, principal=self.client.principal, region=frame.region)
+        self.client.batch = frame.batch
         self.client.send(ws_frames.text({"type": "subscribed", "scope": scope.describe(),
-                                         "last_event_id": frame.last_event_id}))
+                                         "last_event_id": frame.last_event_id, "batch": frame.batch}))
         await self.hub.subscribe(self.client, scope, frame.last_event_id)
         self.client.send(ws_frames.text({"type": "live", "id": self.client.cursor_id}))
 

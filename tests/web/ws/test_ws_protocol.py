@@ -15,7 +15,7 @@ from command.core.security import Principal, issue_token
 from dispatch import keys
 from tests.environment import make_test_settings
 from tests.procs import free_port, server_env, start_server, stop, wait_ready
-from tests.ws_fixtures import City, emit, new_incident
+from tests.ws_fixtures import City, emit, emit_many, new_incident
 from tests.ws_helpers import closed_with, events, open_ws, recv, silent, subscribe
 
 PORT = free_port()  # chosen by the kernel: two suites can run on one machine
@@ -91,6 +91,7 @@ async def test_unknown_and_invalid_frames_get_errors_and_change_nothing(server: 
            ({"type": "subscribe", "region": "NOPE"}, "invalid_input"),
            ({"type": "subscribe", "region": "SX", "last_event_id": "yesterday"}, "invalid_input"),
            ({"type": "subscribe", "region": 7}, "bad_frame"),
+           ({"type": "subscribe", "region": "SX", "batch": "yes"}, "bad_frame"),
            ({"type": "position", "lon": 118.7, "lat": 32.0}, "forbidden"),  # not a worker
            ({"type": "auth", "token": city.tokens["admin"]}, "forbidden")]  # a renewal must be op_x's own
     for frame, code in bad:
@@ -104,6 +105,31 @@ async def test_unknown_and_invalid_frames_get_errors_and_change_nothing(server: 
     assert got[0]["type"] == "event" and got[0]["event"]["incident_id"] == sx.id
     assert await silent(ws, 0.5) == []
     assert sy.id != sx.id
+
+
+async def test_a_batching_subscription_gets_a_transactions_events_in_one_frame(server: int, city: City,
+                                                                              rds: Redis) -> None:
+    """subscribe with batch: the frames that wait together come as one batch frame, the same events in the
+    same order as a socket that takes them one frame each."""
+    plain, batched = [await open_ws(server, city.tokens["op_x"]) for _ in range(2)]
+    await subscribe(plain, "SX")
+    sub, _, _ = await subscribe(batched, "SX", batch=True)
+    assert sub["batch"] is True
+    incident = await new_incident(city, rds, "SX")
+    burst = await emit_many(city, rds, incident, [{"n": n} for n in range(5)])
+    one_each = [f["event"]["pg_id"] for f in await events(plain, 6)]
+    assert one_each == [one_each[0], *[e.id for e in burst]]
+    raw: list[dict] = []
+    got: list[int] = []
+    while len(got) < 6:
+        frame = json.loads(await asyncio.wait_for(batched.recv(), 3))
+        raw.append(frame)
+        frames = frame["frames"] if frame["type"] == "batch" else [frame]
+        got += [f["event"]["pg_id"] for f in frames if f["type"] == "event"]
+    assert got == one_each
+    batches = [f for f in raw if f["type"] == "batch"]
+    assert any({f["event"]["pg_id"] for f in b["frames"]} >= {e.id for e in burst} for b in batches), raw
+    assert await silent(batched, 0.3) == []
 
 
 async def test_a_stream_of_bad_frames_ends_with_1008(server: int, city: City) -> None:

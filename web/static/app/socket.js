@@ -62,32 +62,41 @@ export function openSocket({ onEvent, onState = () => {}, region = null, lastEve
     if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify({ type: "auth", token: fresh })); }
   }
 
+  function handle(frame) {
+    if (frame.type === "ping") {
+      if (ws) { ws.send(JSON.stringify({ type: "pong" })); }
+    } else if (frame.type === "event") {
+      last = frame.id;
+      if (frame.event.pg_id == null || seen.add(frame.event.pg_id)) { onEvent(frame.event, frame.id); }
+    } else {
+      if (frame.type === "hello" || frame.type === "renewed") { scheduleRenewal(frame.expires_at); }
+      // reset: what came after `last` is gone (trimmed, Redis flushed) — continue from the stream's tail
+      // (frame.id); the page refetches its state in onState("reset").
+      if (frame.type === "reset" && frame.id) { last = frame.id; }
+      // live: the stream position the subscription reached (every entry up to it was sent before this frame).
+      // Resuming from it, a socket closed before any event came (e.g. 1012 on a rolling restart) misses nothing.
+      if (frame.type === "live" && frame.id) { last = frame.id; }
+      onState(frame.type, frame);  // e.g. "error", "reset", or the hub's acknowledgements
+    }
+  }
+
   function connect() {
     const proto = window.location.protocol === "https:" ? "wss:" : "ws:";
     ws = new WebSocket(proto + "//" + window.location.host + "/ws");
     ws.onopen = () => {
       ws.send(JSON.stringify({ type: "auth", token: token ? token() : auth.token() }));
-      ws.send(JSON.stringify({ type: "subscribe", region, last_event_id: last }));
+      // batch: frames that wait together on the server come as one {"type":"batch","frames":[…]} frame.
+      ws.send(JSON.stringify({ type: "subscribe", region, last_event_id: last, batch: true }));
       attempt = 0;
       onState("open");
     };
     ws.onmessage = (message) => {
       let frame;
       try { frame = JSON.parse(message.data); } catch (e) { return; }
-      if (frame.type === "ping") {
-        ws.send(JSON.stringify({ type: "pong" }));
-      } else if (frame.type === "event") {
-        last = frame.id;
-        if (frame.event.pg_id == null || seen.add(frame.event.pg_id)) { onEvent(frame.event, frame.id); }
+      if (frame.type === "batch" && Array.isArray(frame.frames)) {
+        frame.frames.forEach(handle);
       } else {
-        if (frame.type === "hello" || frame.type === "renewed") { scheduleRenewal(frame.expires_at); }
-        // reset: what came after `last` is gone (trimmed, Redis flushed) — continue from the stream's tail
-        // (frame.id); the page refetches its state in onState("reset").
-        if (frame.type === "reset" && frame.id) { last = frame.id; }
-        // live: the stream position the subscription reached (every entry up to it was sent before this frame).
-        // Resuming from it, a socket closed before any event came (e.g. 1012 on a rolling restart) misses nothing.
-        if (frame.type === "live" && frame.id) { last = frame.id; }
-        onState(frame.type, frame);  // e.g. "error", "reset", or the hub's acknowledgements
+        handle(frame);
       }
     };
     ws.onclose = (ev) => {

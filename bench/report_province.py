@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
-import time
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from bench.report_month import peak_rss_mib, time_report
 from command.core.db import make_engine, make_sessionmaker
 from command.core.settings import Settings
-from command.reports import published, stats
 from command.reports import published_figures as pf
-from command.reports import published_render as render
+from command.reports import stats
 from command.reports.periods import period_of
 
 TZ = "Asia/Shanghai"
@@ -35,29 +33,18 @@ async def measure(database_url: str, month: date) -> dict[str, Any]:
     target = pf.Target("monthly", pf.WHOLE, period)
     try:
         async with make_sessionmaker(engine)() as s, s.begin():
-            t0 = time.perf_counter()
-            figures = await pf.gather(s, target, tz=TZ)
-            t1 = time.perf_counter()
-            pdf = render.pdf(figures, analysis=None, status="released", generated=datetime.now(UTC))
-            t2 = time.perf_counter()
-            xlsx = render.xlsx(figures, analysis=None)
-            t3 = time.perf_counter()
-            stored = await published.generate(s, target, tz=TZ)  # the scheduler's whole path: gather, render, store
-            t4 = time.perf_counter()
+            timed = await time_report(s, target, TZ)
             start, end = period.bounds(TZ)
             total = stats.total(await stats.compute(s, principal=pf.SYSTEM, q=stats.Query(
                 start=start, end=end, group="total", tz=TZ)))
             await s.rollback()
     finally:
         await engine.dispose()
+    figures = timed.pop("figures")
     return {"region": pf.WHOLE, "period": period.as_dict(), "incidents": figures["total"]["received"],
-            "districts": len(figures["by_region"]), "ranked_units": len(figures["ranking"]["rows"]),
-            "figures_s": round(t1 - t0, 2), "pdf_s": round(t2 - t1, 2), "xlsx_s": round(t3 - t2, 2),
-            "one_report_s": round(t3 - t0, 2), "generate_stored_s": round(t4 - t3, 2), "stored": stored is not None,
-            "pdf_bytes": len(pdf), "xlsx_bytes": len(xlsx),
+            "districts": len(figures["by_region"]), "ranked_units": len(figures["ranking"]["rows"]), **timed,
             "total_equals_stats": figures["total"]["received"] == total.received
-            and figures["total"]["resolved"] == total.resolved,
-            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            and figures["total"]["resolved"] == total.resolved, "peak_rss_mib": peak_rss_mib()}
 
 
 def main(argv: list[str] | None = None) -> int:

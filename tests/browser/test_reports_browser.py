@@ -53,3 +53,26 @@ async def test_a_supervisor_writes_the_analysis_and_releases_it_to_a_subscriber(
     await expect(m.locator("#notices article", has_text="半月研判")).to_be_visible(timeout=15000)
     await save_screenshot(m, "m-report-notice.png", quantise=False)
     await m.context.close()
+
+
+async def test_the_whole_deployments_monthly_report_is_listed_for_the_centre(
+        app: App, browser: Browser, settings: Settings) -> None:
+    """Region `*` (全域): an admin subscribes to the monthly 通报 of everything; it is listed on /supervise with
+    its downloads, and a district supervisor's list does not show it."""
+    (admin_user,) = (await app.sql("SELECT id FROM users WHERE username = 'admin'"))[0]
+    r = await app.call("PUT", "/api/v1/reports/subscriptions", "admin",
+                       json={"user_id": admin_user, "region": "*", "kinds": ["monthly"]})
+    assert r.status_code == 200, r.text
+    async with Redis.from_url(settings.redis_url) as redis:
+        got = await report_jobs.run_due(make_sessionmaker(app.engine), redis, tz=settings.timezone)
+    assert len(got.ids) >= 1
+    page = await open_page(browser, app, "/supervise", username="admin")
+    await page.wait_for_function("() => window.gridcmd.supervise && window.gridcmd.supervise.ready", timeout=60000)
+    item = page.locator("#sv-reports li[data-kind='monthly']", has_text="全域")
+    await expect(item).to_be_visible(timeout=15000)
+    await expect(item.get_by_role("button", name="PDF")).to_be_visible()
+    await save_screenshot(page, "supervise-report-whole.png")
+    assert page.errors == []  # type: ignore[attr-defined]
+    await page.context.close()
+    listed = (await app.call("GET", "/api/v1/reports", "supervisor")).json()["reports"]
+    assert all(x["region_code"] != "*" for x in listed)

@@ -140,6 +140,10 @@ def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Re
         "achieved_rate": round(len(sent) / s.wall, 1) if s.wall else 0.0,
         "assigned_elsewhere": not_target, "unassigned": unassigned,
         "receivers": {"workers": len(worker_rx), "displays": len(display_rx),
+                      # WebSocket frames and the events in them, since the sockets opened (a batch frame holds
+                      # the events that waited together: web/ws_client.py)
+                      "frames": sum(r.frames for r in [*worker_rx.values(), *display_rx.values()]),
+                      "events": sum(sum(r.kinds.values()) for r in [*worker_rx.values(), *display_rx.values()]),
                       "receiver_errors": sum(len(r.errors) for r in [*worker_rx.values(), *display_rx.values()]),
                       "first_errors": [f"{r.name}: {e}" for r in [*worker_rx.values(), *display_rx.values()]
                                        for e in r.errors][:5]},

@@ -26,6 +26,10 @@ PERIOD_KIND = {"daily": "day", "weekly": "week", "half_monthly": "half_month", "
 TITLES = {"daily": "日交办", "weekly": "周汇总", "half_monthly": "半月研判", "monthly": "月通报"}
 CHILD_LEVEL = {"all": "district", "district": "street", "street": "community", "community": "grid", "grid": "grid"}
 LISTED = 200  # incidents listed by name in a daily hand-over (the counts are always exact)
+# Sort and hash memory for the report's statistics (this transaction only): a province month's aggregates spill
+# to disk at PostgreSQL's default 4 MB; at 64 MB the district query over 1.7 million incidents went 15.3 -> 10.8 s.
+# One report is gathered at a time (the scheduler), so the cost is bounded: a few nodes × parallel workers.
+WORK_MEM = "64MB"
 SYSTEM = Principal(user_id=0, username="scheduler", role="admin")
 
 
@@ -98,6 +102,7 @@ async def _listing(session: AsyncSession, sql: str, params: dict[str, Any]) -> d
 
 async def gather(session: AsyncSession, target: Target, *, tz: str) -> dict[str, Any]:
     """Everything the report shows, as JSON-ready data (stored with the report)."""
+    await session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     region = await _region(session, target.region_code)
     period = target.period
     by_region = await _stats(session, target.region_code, period, tz, "region")

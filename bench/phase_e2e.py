@@ -128,6 +128,7 @@ def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Re
         else:
             lost_worker += 1
     post = summary(s.latencies, s.wall, errors=s.errors)
+    receivers = [*worker_rx.values(), *display_rx.values()]
     return {
         "target_rate": rate, "target_seconds": seconds, "attempted": int(rate * seconds), "dropped_at_client": dropped,
         "accepted_201": len(sent), "statuses": {str(k): v for k, v in statuses.items()}, "first_error": s.first_error,
@@ -142,9 +143,8 @@ def _report(s, dropped: int, statuses: dict, sent: dict, worker_rx: dict[int, Re
         "receivers": {"workers": len(worker_rx), "displays": len(display_rx),
                       # WebSocket frames and the events in them, since the sockets opened (a batch frame holds
                       # the events that waited together: web/ws_client.py)
-                      "frames": sum(r.frames for r in [*worker_rx.values(), *display_rx.values()]),
-                      "events": sum(sum(r.kinds.values()) for r in [*worker_rx.values(), *display_rx.values()]),
-                      "receiver_errors": sum(len(r.errors) for r in [*worker_rx.values(), *display_rx.values()]),
-                      "first_errors": [f"{r.name}: {e}" for r in [*worker_rx.values(), *display_rx.values()]
-                                       for e in r.errors][:5]},
+                      "frames": sum(r.frames for r in receivers),
+                      "events": sum(sum(r.kinds.values()) for r in receivers),
+                      "receiver_errors": sum(len(r.errors) for r in receivers),
+                      "first_errors": [f"{r.name}: {e}" for r in receivers for e in r.errors][:5]},
     }

@@ -85,8 +85,8 @@ class Client:
 
     async def sender(self) -> None:
         """Send what the hub queued. A batching client gets everything that waited together in one frame: the
-        hub queues all the entries of one stream read before this task runs, so the 4–5 events of an alert's
-        transaction cost one WebSocket frame instead of one each (the send is most of a socket's CPU)."""
+        hub queues all the entries of one stream read before this task runs, so the events of one transaction
+        go out as one WebSocket frame (36 % fewer frames in the province e2e bench; docs/benchmarks.md)."""
         queue = self.queue
         while True:
             first = await queue.get()

@@ -20,6 +20,7 @@ from command.reports.periods import Period, period_of, previous
 from geo.validate import WHOLE_DEPLOYMENT
 
 WHOLE = WHOLE_DEPLOYMENT  # the report region that is every top-level region (全域)
+WHOLE_NAME = "全域"
 
 KINDS = ("daily", "weekly", "half_monthly", "monthly")
 PERIOD_KIND = {"daily": "day", "weekly": "week", "half_monthly": "half_month", "monthly": "month"}
@@ -43,9 +44,6 @@ class Target:
 def last_closed(kind: str, today: Any) -> Period:
     """The latest period of `kind` that ended on or before `today` (a local date)."""
     return previous(period_of(PERIOD_KIND[kind], today))
-
-
-WHOLE_NAME = "全域"
 
 
 def scope_of(code: str) -> str | None:

@@ -30,7 +30,6 @@ from command.reports import incident_aggregates as agg
 
 GROUPS = ("category", "region", "department", "period", "service_item", "total")
 PERIODS = ("day", "week", "half_month", "month")
-_SATISFIED = ("satisfied", "basically_satisfied")
 
 
 @dataclass
@@ -78,7 +77,7 @@ _PERIOD_SQL = {
 }
 
 # One pass over the incidents with their orders, events and latest rating aggregated and joined by id
-# (incident_aggregates; a correlated subquery per figure cost ~80 µs an incident: two minutes for a province month).
+# (incident_aggregates; a correlated subquery per figure took 13.1 s for a province month's district rows, 5.4 s now).
 _RESPONDED_AT = "COALESCE(oa.first_accepted, i.resolved_at)"
 _INCIDENT_SQL = f"""
 SELECT {{key}} AS key, count(*) AS received, count(i.dispatched_at) AS dispatched,

@@ -48,8 +48,9 @@ async def set_subscription(body: SubscriptionIn, principal: Supervisor, session:
         if not unrestricted(principal):
             raise InvalidInput("only an account without a region subscribes to the whole deployment (*)",
                                details=[{"field": "region"}])
-        return await published.subscribe(session, user_id=body.user_id, region=WHOLE, kinds=list(body.kinds))
-    region = await assessment.resolve_scope(session, principal, body.region)
+        region: str | None = WHOLE
+    else:
+        region = await assessment.resolve_scope(session, principal, body.region)
     if region is None:
         raise InvalidInput("choose a region", details=[{"field": "region"}])
     return await published.subscribe(session, user_id=body.user_id, region=region, kinds=list(body.kinds))

@@ -104,9 +104,13 @@ function renderTable(result) {
   $("#sv-empty").hidden = result.rows.length > 0;
 }
 
+let loads = 0;  // the latest load's number: an answer to an older request (filters changed meanwhile) is dropped
+
 async function load() {
+  const mine = ++loads;
   if (schemes) { schemes.levelChanged(); }
   const result = await get("/api/v1/assessment/scores?" + query());
+  if (mine !== loads) { return state.result; }  // a later change's answer is (or will be) shown instead
   state.result = result;
   renderCrumbs(result.scope_chain || []);
   const p = result.period;

@@ -126,9 +126,10 @@ async def set_availability(redis: Redis, *, worker_id: int, duty: Duty | str, sp
     await redis.hset(space.duty, str(worker_id), Duty(duty).value)
 
 
-async def server_id(redis: Redis) -> str:
-    """The run id of the Redis server this client talks to (new at every start, different on every server)."""
-    return str((await redis.info("server"))["run_id"])
+async def server_id(redis: Redis, *, space: keys.Space = keys.DEFAULT) -> str:
+    """The run id of the Redis server holding the space (new at every start, different on every server; on a
+    cluster, the master that owns the space's slot)."""
+    return str(await script(redis, "run_id")(keys=[space.live_marker]))
 
 
 async def is_live(redis: Redis, *, space: keys.Space = keys.DEFAULT) -> bool:
@@ -201,7 +202,7 @@ async def rebuild(
     need = math.ceil(warmup_quorum * sum(1 for w in seeds if w.on_duty))
     # Asked before the MULTI: if the master changes in between, the marker names the old one and the next check
     # fails again (one more rebuild), never the reverse.
-    marker = await server_id(redis)
+    marker = await server_id(redis, space=space)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(*space.rebuilt)
         if need > 0:

@@ -15,7 +15,7 @@ from redis.commands.core import AsyncScript
 _DIR = Path(__file__).resolve().parent / "scripts"
 # The event stream's two scripts live here too: one loader for every Lua script of the project.
 NAMES = ("live", "assign", "claim", "release", "pop_due", "report", "warmup", "stream_publish", "stream_advance",
-         "login_gate", "login_failed", "search")
+         "login_gate", "login_failed", "search", "run_id")
 
 _registered: WeakKeyDictionary[Redis, dict[str, AsyncScript]] = WeakKeyDictionary()
 

@@ -7,13 +7,12 @@ is cleared either way. Import the fixture into a module: `from tests.demo_fixtur
 from __future__ import annotations
 
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from command.core.db import make_sessionmaker
 from command.core.settings import Settings
 from command.demo.load import counts, load_demo
-from tests.environment import MUTABLE_TABLES, empty_tables_sql
+from tests.environment import MUTABLE_TABLES, empty_tables_sql, redis_client
 
 REFERENCE = ("regions", "departments", "categories", "routing_rules", "users", "workers", "resource_points",
              "service_items")
@@ -32,7 +31,7 @@ async def demo_db(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
     if not present:
         async with make_sessionmaker(engine)() as s, s.begin():
             await load_demo(s, seed=7)
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)  # on a cluster: every master's database
     await redis.flushdb()  # live state (positions, claims, the event stream) of earlier modules
     await redis.aclose()
     return engine

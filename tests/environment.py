@@ -8,14 +8,13 @@ Under pytest-xdist (`make test` runs two workers) worker gwN, N > 0, uses `<db>_
 from __future__ import annotations
 
 import os
-from typing import cast
 
 import psycopg
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 from sqlalchemy import TextClause, text
 
-from command.core.redis_client import cluster_nodes
+from command.core.redis_client import cluster_from_url, is_cluster_url
+from command.core.redis_client import ready as redis_ready
 from command.core.settings import Settings
 
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
@@ -103,19 +102,15 @@ def make_test_settings(**overrides: object) -> Settings:
 def redis_client(url: str) -> Redis:
     """A client for the test Redis URL: the cluster client for a redis+cluster:// URL. Room for 1,000
     connections (per node): the concurrency tests have hundreds of calls in flight on one client."""
-    if url.startswith("redis+cluster://"):
-        return cast(Redis, RedisCluster(startup_nodes=cluster_nodes(url), decode_responses=True,
-                                        max_connections=1000))
+    if is_cluster_url(url):
+        return cluster_from_url(url, decode_responses=True, max_connections=1000)
     return Redis.from_url(url, decode_responses=True, max_connections=1000)
 
 
 async def ready(*clients: Redis) -> None:
-    """Initialize cluster clients before concurrent use: redis-py 8.1's async RedisCluster, given its first commands
-    from hundreds of tasks at once, initializes concurrently and resets connections under some of them
-    (AttributeError: '_writer' is None; docs/cluster.md). A single-instance client needs nothing."""
+    """Initialize cluster clients before concurrent use (command.core.redis_client.ready); a test's cluster answers."""
     for c in clients:
-        if isinstance(c, RedisCluster):
-            await c.initialize()
+        assert await redis_ready(c), "no node of the test's Redis Cluster answers"
 
 
 def recreate_database() -> None:

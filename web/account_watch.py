@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from command.admin.account_admin import announce, channel, parse_announcement
 from command.admin.accounts import AccountCache, refusal
+from command.core.redis_client import ready as redis_ready
 from command.core.redis_client import redis_from_url
 from command.core.security import TokenClaims
 from command.core.settings import Settings
@@ -127,6 +128,8 @@ class AccountWatch:
                                     health_check_interval=_HEALTH_CHECK_S)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
+                if not await redis_ready(client):  # a cluster client picks the channel's node from the slots
+                    raise ConnectionError("no Redis Cluster node answers")
                 await pubsub.subscribe(channel(client))
                 self.cache.clear()  # whatever changed while nobody listened is read afresh
                 self.cache.trusted = True

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from command.core.db import make_engine, make_sessionmaker
 from command.core.redis_client import make_redis
+from command.core.redis_client import ready as redis_ready
 from command.core.replica import make_read_replica
 from command.core.security import dummy_hash
 from command.core.settings import Settings
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.state.read_replica is not None:
             await app.state.read_replica.check()  # a verdict before the first request (bounded, never raises)
         app.state.redis = make_redis(settings)
+        await redis_ready(app.state.redis)  # a cluster client learns the slots before the hooks' tasks use it
         access_log.install()  # uvicorn has configured logging by now
         # Computed now, not by the first login for an unknown user (which would take longer: command.core.security).
         await asyncio.to_thread(dummy_hash)

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
+from command.core import redis_client
 from command.core.outage import OUTAGES, REDIS
-from command.core.redis_client import redis_from_url
 from command.core.settings import Settings
 from command.core.telemetry import ALERT_TO_SOCKET
 from command.realtime import stream
@@ -85,7 +85,7 @@ class Hub:
     async def start(self) -> None:
         # The blocking XREAD gets a connection of its own: stop() closes it to end a read at once, because
         # cancelling redis-py in the middle of a blocking read can leave the task hanging in "cancelling".
-        self._reader = redis_from_url(
+        self._reader = redis_client.redis_from_url(
             self.settings.redis_url, decode_responses=True, socket_connect_timeout=self.settings.redis_timeout_s,
             socket_timeout=max(self.settings.redis_timeout_s, _BLOCK_MS / 1000 + 1))
         try:
@@ -104,7 +104,7 @@ class Hub:
         for client in list(self.clients):
             client.fail(ws_frames.RESTART, "server restarting: reconnect and resume")
         self._tasks[1].cancel()  # the heartbeat only sleeps between pings: safe to cancel at once
-        await stop_tasks(self._tasks, before=self._reader.aclose(close_connection_pool=True))
+        await stop_tasks(self._tasks, before=redis_client.close(self._reader))
 
     # -- membership ----------------------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class Hub:
                     self.position = stream.parse_id(self.position_id)
                     self._fresh = self.position == (0, 0)
                 reply = await self._reader.xread({keys.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 if self._stopping:
                     return
                 # Redis down or restarting: one line per outage; the sockets stay open and resume from the

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from command.core import telemetry
+from command.core.redis_client import connections_in_use
 from command.ops.metrics import mark_process_gone
 
 SAMPLE_EVERY_S = 2.0
@@ -56,9 +57,7 @@ def sample(app: FastAPI) -> None:
     pool = state.engine.pool
     telemetry.DB_POOL_IN_USE.set(pool.checkedout())
     telemetry.DB_POOL_SIZE.set(pool.size())
-    redis_pool = state.redis.connection_pool
-    in_use = getattr(redis_pool, "_get_in_use_connections", None)
-    telemetry.REDIS_POOL_IN_USE.set(len(list(in_use())) if in_use is not None else 0)
+    telemetry.REDIS_POOL_IN_USE.set(connections_in_use(state.redis))
 
 
 def install(app: FastAPI) -> None:

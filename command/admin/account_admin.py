@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from command.admin.users import check_password, check_role_and_scope
 from command.core.errors import NotFound
 from command.core.models import RevokedSession, User
+from command.core.redis_client import database_number
 from command.core.security import TokenClaims, hash_password
 from command.core.settings import Settings
 from dispatch import keys
@@ -58,7 +59,7 @@ async def announce(redis: Redis, user_ids: Iterable[int]) -> bool:
 
 def channel(redis: Redis) -> str:
     """The announcement channel of the Redis database this client uses."""
-    return keys.accounts_channel(int(redis.connection_pool.connection_kwargs.get("db", 0) or 0))
+    return keys.accounts_channel(database_number(redis))
 
 
 def parse_announcement(data: str) -> set[int]:

@@ -1,5 +1,5 @@
 """The process's Redis clients, all built here: a plain Redis, the master that Redis Sentinel names, or a Redis
-Cluster (`redis+cluster://host:port,host:port/`, docs/cluster.md; make_redis only, so far).
+Cluster (`redis+cluster://host:port,host:port/`, docs/cluster.md).
 
 `REDIS_URL` is either redis-py's usual form (`redis://host:port/db`, `rediss://`, `unix://`) or
 `redis+sentinel://[:password@]host1:26379,host2:26379/<service>/<db>` (docs/failover.md): the client asks the
@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from redis.asyncio import BlockingConnectionPool, ConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import RedisClusterException, RedisError
 
 from command.core.settings import Settings
 
@@ -68,9 +69,12 @@ def is_sentinel_url(url: str) -> bool:
 
 def redis_from_url(url: str, *, blocking: bool = False, max_connections: int | None = None,
                    pool_timeout_s: float | None = None, **kwargs: Any) -> Redis:
-    """Every Redis client of the project is made here (a plain URL or a Sentinel one), with redis-py's
+    """Every Redis client of the project is made here (a plain, Sentinel or Cluster URL), with redis-py's
     connection options in kwargs (decode_responses, socket_timeout, client_name, health_check_interval...).
-    `blocking`: the pool waits up to pool_timeout_s for a free connection instead of raising at once."""
+    `blocking`: the pool waits up to pool_timeout_s for a free connection instead of raising at once (not for a
+    cluster: redis-py's cluster client has no waiting pool)."""
+    if is_cluster_url(url):
+        return cluster_from_url(url, max_connections=max_connections, **kwargs)
     pool_kwargs: dict[str, Any] = dict(kwargs)
     if max_connections is not None:
         pool_kwargs["max_connections"] = max_connections
@@ -102,8 +106,6 @@ def make_redis(settings: Settings) -> Redis:
 
     Connecting and every command's answer are bounded by `redis_timeout_s` (a Redis that is down or hung: an
     error, so a 503 or a retry, never an open-ended wait)."""
-    if is_cluster_url(settings.redis_url):
-        return make_cluster_redis(settings)
     return redis_from_url(settings.redis_url, blocking=True, max_connections=settings.redis_max_connections,
                           pool_timeout_s=settings.redis_pool_timeout_s, decode_responses=True,
                           socket_timeout=settings.redis_timeout_s, socket_connect_timeout=settings.redis_timeout_s)
@@ -129,18 +131,67 @@ def cluster_nodes(url: str) -> list[ClusterNode]:
     return nodes
 
 
-def make_cluster_redis(settings: Settings) -> Redis:
+def cluster_from_url(url: str, *, max_connections: int | None = None, **kwargs: Any) -> Redis:
     """redis-py's cluster client. It routes each command and each script call by the slot of its keys; every
     script's keys share one hash tag (dispatch/keys.py), so each runs on one shard.
 
-    Its pool per node does not wait: more than `redis_max_connections` commands in flight to one node at once
-    raise MaxConnectionsError (redis-py has no blocking pool for the cluster client).
+    Its pool per node does not wait: more than `max_connections` commands in flight to one node at once raise
+    MaxConnectionsError (redis-py has no blocking pool for the cluster client). Call `ready()` before concurrent
+    use.
 
-    Typed as `Redis`: gridcmd uses only commands, pipelines and scripts the cluster client has too, and the
-    dispatch suite runs against a cluster to show it (GRIDCMD_TEST_REDIS_CLUSTER, docs/cluster.md)."""
-    parts = urlsplit(settings.redis_url)
-    client = RedisCluster(startup_nodes=cluster_nodes(settings.redis_url), decode_responses=True,
-                          max_connections=settings.redis_max_connections,
-                          username=parts.username, password=parts.password,
-                          socket_timeout=settings.redis_timeout_s, socket_connect_timeout=settings.redis_timeout_s)
+    Typed as `Redis`: gridcmd uses only commands, pipelines, scripts and pub/sub that the cluster client has too;
+    the dispatch suite and the web app's cluster tests run against a cluster to show it (docs/cluster.md)."""
+    parts = urlsplit(url)
+    options: dict[str, Any] = dict(kwargs)
+    if max_connections is not None:
+        options["max_connections"] = max_connections
+    client = RedisCluster(startup_nodes=cluster_nodes(url), username=parts.username, password=parts.password,
+                          **options)
     return cast(Redis, client)
+
+
+async def ready(client: Redis) -> bool:
+    """A cluster client learns the slots before concurrent use: redis-py 8.1's async RedisCluster, given its first
+    commands by hundreds of tasks at once, initializes concurrently and resets connections under some of them
+    (docs/cluster.md). A single-instance client needs nothing. False when no node answers now (the client then
+    learns the slots at its first command, as a single client connects at its first)."""
+    cluster = as_cluster(client)
+    if cluster is None:
+        return True
+    try:
+        await cluster.initialize()
+    except (RedisError, RedisClusterException, OSError):
+        return False
+    return True
+
+
+def as_cluster(client: Redis) -> RedisCluster | None:
+    """The cluster client behind a client typed `Redis` (cluster_from_url casts it), or None."""
+    found: object = client
+    return found if isinstance(found, RedisCluster) else None
+
+
+async def close(client: Redis) -> None:
+    """Close the client and its connections (one built on a pool of ours keeps the pool open on a plain aclose();
+    a cluster client closes its nodes' connections)."""
+    cluster = as_cluster(client)
+    if cluster is not None:
+        await cluster.aclose()
+    else:
+        await client.aclose(close_connection_pool=True)
+
+
+def database_number(client: Redis) -> int:
+    """The database a client works in (a cluster has only database 0)."""
+    if as_cluster(client) is not None:
+        return 0
+    return int(client.connection_pool.connection_kwargs.get("db", 0) or 0)
+
+
+def connections_in_use(client: Redis) -> int:
+    """Connections of the client's pool(s) lent out now: on a cluster, summed over its nodes' pools."""
+    cluster = as_cluster(client)
+    if cluster is not None:
+        return sum(len(node._connections) - len(node._free) for node in cluster.get_nodes())
+    in_use = getattr(client.connection_pool, "_get_in_use_connections", None)
+    return len(list(in_use())) if in_use is not None else 0

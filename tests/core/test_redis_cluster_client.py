@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from command.core.redis_client import cluster_nodes, is_cluster_url, make_redis
+from command.core.redis_client import as_cluster, cluster_nodes, is_cluster_url, make_redis, ready
 from dispatch import keys, presence
 from dispatch.presence import WorkerSeed
 from tests.environment import BASE_REDIS, TEST_REDIS_DB, make_test_settings
@@ -50,5 +50,24 @@ async def test_a_cluster_url_builds_the_cluster_client_and_dispatch_runs_on_it(c
         live = await presence.live_state(client, worker_ids=[1], presence_ttl_s=1e12, space=space)
         assert live[1].availability.value == "available"
         await client.delete(*space.all, *keys.ALL)
+    finally:
+        await client.aclose()
+
+
+async def test_a_space_on_another_master_is_marked_with_that_masters_run_id(cluster: str) -> None:
+    client = make_redis(make_test_settings(redis_url=cluster))
+    try:
+        assert await ready(client)
+        cluster_client = as_cluster(client)
+        assert cluster_client is not None
+        default = cluster_client.get_default_node()  # where the client sends INFO
+        space = next(s for s in map(keys.district_space, (f"32{n:04d}" for n in range(100)))
+                     if cluster_client.get_node_from_key(s.live_marker) != default)
+        owner = cluster_client.get_node_from_key(space.live_marker)
+        owner_run_id = (await cluster_client.info("server", target_nodes=owner))["run_id"]
+        await presence.rebuild(client, workers=[WorkerSeed(1, 1, True)], loads={}, ack_due_ms={}, space=space)
+        assert await client.get(space.live_marker) == owner_run_id  # not the default node's
+        assert await presence.is_live(client, space=space)
+        await client.delete(*space.all)
     finally:
         await client.aclose()

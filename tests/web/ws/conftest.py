@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from tests.environment import make_test_settings
+from tests.environment import make_test_settings, redis_client
 from tests.ws_fixtures import City, seed_city
 from tests.ws_helpers import close_all
 
@@ -21,7 +21,7 @@ async def _close_sockets() -> AsyncIterator[None]:
 
 @pytest.fixture(scope="module")
 async def rds() -> AsyncIterator[Redis]:
-    client = Redis.from_url(make_test_settings().redis_url, decode_responses=True)
+    client = redis_client(make_test_settings().redis_url)  # on a cluster too (GRIDCMD_TEST_REDIS_CLUSTER)
     await client.flushdb()
     yield client
     await client.aclose()

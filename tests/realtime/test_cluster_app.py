@@ -1,0 +1,144 @@
+"""The web app on a Redis Cluster (`REDIS_URL=redis+cluster://…`, docs/cluster.md): two groups of web processes
+(bench/node_groups.py, as two machines) on a local cluster of 3 masters and 3 replicas (scripts/redis-cluster.sh),
+sharing nothing but PostgreSQL and the cluster. An alert posted to either group is dispatched to a worker and heard
+once on both groups' walls; an account disabled through one group closes its socket on the other (the account
+channel's pub/sub on the cluster). The whole WebSocket, realtime and dispatch suites pass on a cluster too when it is
+named (GRIDCMD_TEST_REDIS_CLUSTER, docs/cluster.md); this module runs in every `make test`."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from bench import node_groups, nodes_measure
+from bench.wsclient import close_all
+from command.core.db import make_sessionmaker
+from command.core.redis_client import ready
+from command.core.settings import Settings
+from dispatch import keys, presence
+from tests.dispatch_fixtures import Who, add_user, add_workers, at, seed_world
+from tests.environment import make_test_settings, redis_client
+from tests.procs import kernel_ports
+from tests.redis_cluster import cluster_url
+from tests.ws_helpers import closed_with, open_ws, subscribe
+
+RATE, SECONDS = 4.0, 2.0  # per group: 8 alerts posted to each
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with cluster_url(Path(tmp_path_factory.mktemp("redis-cluster"))) as url:
+        yield url
+
+
+@pytest.fixture(name="csettings")
+def cluster_settings(cluster: str) -> Settings:
+    return make_test_settings(redis_url=cluster, dispatch_background=False)  # the groups drive; this process reads
+
+
+@pytest.fixture(name="town")
+async def town_fixture(clean_db, csettings: Settings) -> tuple[Who, Who, list]:
+    client = redis_client(csettings.redis_url)
+    try:
+        assert await ready(client)
+        await client.flushdb()  # every master's
+    finally:
+        await client.aclose()
+    rng = random.Random(5)
+    async with make_sessionmaker(clean_db)() as s, s.begin():
+        await seed_world(s, ack_timeout_s=600)
+        op = await add_user(s, csettings, username="op", role="operator", region_code="D")
+        admin = await add_user(s, csettings, username="boss", role="admin")
+        workers = await add_workers(s, csettings, [at(rng.uniform(0.3, 3.7), rng.uniform(0.3, 3.7))
+                                                   for _ in range(10)], max_load=10)
+    return op, admin, workers
+
+
+@pytest.fixture(name="groups")
+def groups_fixture(town, csettings: Settings, tmp_path: Path) -> Iterator[dict[str, str]]:
+    shared = node_groups.shared_dir(tmp_path / "shared")
+    key = shared / "secret_key"
+    key.write_text(csettings.secret_key + "\n")
+    key.chmod(0o600)
+    # Accounts cached 30 s: a socket closed within 2 s of a change was told through the cluster's pub/sub.
+    env = {"DATABASE_URL": csettings.database_url, "REDIS_URL": csettings.redis_url, "GRIDCMD_LOG_LEVEL": "warning",
+           "GRIDCMD_ACCOUNT_CACHE_S": "30"}
+    started = node_groups.start_groups(list(zip("AB", kernel_ports(2), strict=True)), processes=1, env=env,
+                                       shared=shared)
+    try:
+        yield {g.name: g.url for g in started}
+    finally:
+        tails = [node_groups.stop_group(g) for g in started]
+    for tail in tails:
+        assert "Traceback" not in tail, tail
+
+
+async def test_alerts_are_dispatched_and_heard_across_groups_on_a_cluster(town, groups, clean_db, csettings) -> None:
+    op, _, workers = town
+    async with httpx.AsyncClient(timeout=10) as http:  # every worker present (reported to either group)
+        for i, (who, (lon, lat)) in enumerate(workers):
+            r = await http.post(f"{groups['AB'[i % 2]]}/api/v1/workers/me/position", json={"lon": lon, "lat": lat},
+                                headers=who.headers)
+            assert r.status_code == 200, r.text
+    walls = await nodes_measure.open_walls(groups, {"D": op.token}, per_group=1)
+    try:
+        baseline = await nodes_measure.last_event_id(clean_db)
+
+        def maker(group: str):  # type: ignore[no-untyped-def]
+            def make(i: int) -> nodes_measure.Alert:
+                lon, lat = workers[(i * 3 + len(group)) % len(workers)][1]
+                return nodes_measure.Alert({"category": "noise", "description": f"{group}{i}", "lon": lon + 1e-5,
+                                            "lat": lat, "channel": "hotline"}, "D")
+            return make
+
+        sent, post = await nodes_measure.drive(groups, op.token, {g: maker(g) for g in groups}, rate=RATE,
+                                               seconds=SECONDS, clients=8)
+        events = await nodes_measure.settle(clean_db, walls, sent, baseline, within_s=10)
+        out = nodes_measure.report(walls, sent, events, SECONDS)
+    finally:
+        await close_all([w.rx for w in walls])
+    per_group = int(RATE * SECONDS)
+    assert {g: p["statuses"] for g, p in post.items()} == {"A": {"201": per_group}, "B": {"201": per_group}}
+    assert {k: v["count"] for k, v in out["latency_ms"].items()} == {
+        "A->A": per_group, "A->B": per_group, "B->A": per_group, "B->B": per_group}
+    assert out["delivery"] == {"walls": 2, "missing": 0, "duplicates": 0, "out_of_scope": 0,
+                               "frames": sum(w["expected"] for w in out["per_wall"]), "receiver_errors": 0}
+    async with clean_db.connect() as conn:  # each alert staffed by one worker, claimed on the cluster
+        staffed = (await conn.execute(text(
+            "SELECT count(DISTINCT incident_id) FROM orders WHERE worker_id IS NOT NULL"))).scalar_one()
+    assert staffed == 2 * per_group
+    client = redis_client(csettings.redis_url)
+    try:
+        await ready(client)
+        # The live state was rebuilt by a group on the master owning `{gc}` and names that master's run id (the
+        # claims above test the same inline); the stream lives under its own tag.
+        assert await presence.is_live(client)
+        assert await client.get(keys.DEFAULT.live_marker) == await presence.server_id(client)
+        assert await client.xlen(keys.STREAM) >= out["events"]
+    finally:
+        await client.aclose()
+
+
+async def test_a_disabled_account_loses_its_socket_on_the_other_group(town, groups) -> None:
+    op, admin, _ = town
+    port_a, port_b = (int(groups[g].rsplit(":", 1)[1]) for g in "AB")
+    ws = await open_ws(port_b, op.token)
+    try:
+        await subscribe(ws, "D")
+        since = time.monotonic()
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.post(f"http://127.0.0.1:{port_a}/api/v1/admin/users/{op.principal.user_id}/disable",
+                                headers=admin.headers)
+            assert r.status_code in (200, 204), r.text
+        code, _ = await closed_with(ws, within=5)
+        took = time.monotonic() - since
+    finally:
+        await ws.close()
+    assert code == 4401, code
+    assert took <= 2.0, f"closed after {took:.2f} s"  # heard through the cluster's pub/sub, not the cache window

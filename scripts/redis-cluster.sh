@@ -41,13 +41,20 @@ start)
   nodes=()
   for p in "${ports[@]}"; do nodes+=("127.0.0.1:$p"); done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log"
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     ok=1
     for p in "${ports[@]}"; do
       redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || ok=0
     done
-    # every master has its replica (they attach a moment after the slots are served)
+    # every master has its replica (they attach a moment after the slots are served), and every replica has
+    # finished its first sync: a replica without its master's data refuses to fail over ("disconnected from master
+    # for longer than allowed"), so a master killed before that would leave its slots unserved
     [ "$(redis-cli -p "$base" cluster nodes | grep -c slave)" = 3 ] || ok=0
+    for p in "${ports[@]}"; do
+      if redis-cli -p "$p" info replication | grep -q '^role:slave'; then
+        redis-cli -p "$p" info replication | grep -q '^master_link_status:up' || ok=0
+      fi
+    done
     [ "$ok" = 1 ] && break
     sleep 0.1
   done

@@ -32,7 +32,6 @@ from command.realtime import stream
 from command.realtime.relay import REBUILD_MAX_EVENTS, run_relay
 from command.realtime.stream import StreamEntry
 from command.realtime.stream_scope import Scope
-from dispatch import keys
 from web import ws_frames
 from web.ws_client import Client, reset_frame
 
@@ -235,7 +234,7 @@ class Hub:
                     self.position_id = await stream.tail_id(self._reader)
                     self.position = stream.parse_id(self.position_id)
                     self._fresh = self.position == (0, 0)
-                reply = await self._reader.xread({keys.STREAM: self.position_id}, count=self._count, block=_BLOCK_MS)
+                reply = await stream.read_new(self._reader, self.position_id, count=self._count, block_ms=_BLOCK_MS)
             except (RedisError, RedisClusterException, OSError) as exc:
                 if self._stopping:
                     return

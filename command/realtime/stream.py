@@ -21,6 +21,7 @@ from redis.typing import EncodableT
 from command.core.errors import InvalidInput
 from command.core.logctx import REQUEST_ID
 from command.core.models import Event
+from command.core.redis_client import as_cluster
 from dispatch import keys
 from dispatch.scripts import script
 
@@ -152,6 +153,21 @@ async def tail_id(redis: Redis) -> str:
         return "0-0"
     last: str = info["last-generated-id"]
     return last
+
+
+async def read_new(redis: Redis, after: str, *, count: int, block_ms: int) -> Any:
+    """XREAD: up to `count` entries after `after`, waiting up to block_ms for the first (redis-py's reply).
+
+    On a Redis Cluster the command is sent to the master owning the stream by name. redis-py finds XREAD's key with
+    COMMAND GETKEYS on the node that was its default when it learnt the slots; once that node is dead, every XREAD
+    fails before it is sent, even after the cluster has promoted a replica (a probe: 18 s of failures, to its end;
+    with the node named, one failure during the switch). The hub's reader would have stopped feeding sockets."""
+    cluster = as_cluster(redis)
+    if cluster is None:
+        return await redis.xread({keys.STREAM: after}, count=count, block=block_ms)
+    await cluster.initialize()  # at once when the slots are known; again after an error made the client forget them
+    return await cluster.execute_command("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", keys.STREAM, after,
+                                         target_nodes=cluster.get_node_from_key(keys.STREAM))
 
 
 async def read_after(redis: Redis, after: str, *, count: int = 500) -> Page:

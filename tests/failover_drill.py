@@ -1,11 +1,13 @@
-"""The Redis Sentinel failover drill, shared by tests/ops/test_fault_sentinel.py (small) and bench/failover.py
-(200 alerts/s): a local Sentinel set (scripts/redis-sentinel.sh), the real app on it, alerts posted at a steady
-rate while the master is SIGKILLed, then the figures: acknowledged alerts lost, double bookings, failover time,
-time until dispatch resumed (docs/failover.md)."""
+"""The Redis failover drill, shared by tests/ops/test_fault_sentinel.py and test_fault_cluster.py (small) and
+bench/failover.py (200 alerts/s): a local Sentinel set (scripts/redis-sentinel.sh) or Redis Cluster
+(scripts/redis-cluster.sh, tests/redis_cluster.ClusterSet), the real app on it, alerts posted at a steady rate
+while the master holding the dispatch state is SIGKILLed, then the figures: acknowledged alerts lost, double
+bookings, failover time, time until dispatch resumed (docs/failover.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import signal
@@ -13,11 +15,13 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from websockets.exceptions import ConnectionClosed
 
 from command.core.db import make_sessionmaker
 from command.core.redis_client import redis_from_url
@@ -25,6 +29,7 @@ from command.core.settings import Settings
 from dispatch import presence
 from tests.dispatch_fixtures import add_user, add_workers, at, seed_world
 from tests.procs import ROOT, log_tail, server_env, start_server, stop, wait_ready
+from tests.ws_helpers import open_ws, recv, subscribe
 
 SCRIPT = ROOT / "scripts" / "redis-sentinel.sh"
 SERVICE = "gridcmd"
@@ -55,13 +60,20 @@ class SentinelSet:
                               SERVICE], capture_output=True, text=True, timeout=5).stdout.split()
         return int(out[-1])
 
-    def kill_master(self) -> int:
-        """SIGKILL the master's process (no save, no goodbye). Returns its port."""
-        port = self.master_port()
+    def kill(self, port: int) -> None:
+        """SIGKILL the server on `port` (no save, no goodbye)."""
         pidfile = self.dir / f"{port}.pid"
         os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
         pidfile.unlink()
         return port
+
+
+class Failover(Protocol):
+    """What the drill needs of a Redis set: its master's port now (0 while none serves) and a SIGKILL for a server."""
+
+    def master_port(self) -> int: ...
+
+    def kill(self, port: int) -> None: ...
 
 
 @dataclass
@@ -71,10 +83,12 @@ class Figures:
     acknowledged: int = 0
     refused_503: int = 0
     other_status: dict[int, int] = field(default_factory=dict)
-    failover_s: float = 0.0  # SIGKILL -> the Sentinels name the replica as master
+    failover_s: float = 0.0  # SIGKILL -> the Sentinels (or the cluster) name the replica as master
     resumed_s: float = 0.0  # SIGKILL -> the first answer that dispatched an alert posted after the kill
     resumed_db_s: float = 0.0  # SIGKILL -> first worker order (PostgreSQL's clock) of an incident created after it
     lost: int = 0  # acknowledged (201) without its incident in PostgreSQL
+    wall_missed: int = 0  # acknowledged, but its incident.created never reached the wall's socket
+    wall_reconnects: int = 0  # the wall's socket closed by the server and resumed from its last event id
     unsettled: int = 0  # acknowledged, still neither dispatched nor needs_attention at the end
     double_bookings: int = 0  # workers holding more open orders than their max load
     max_load_seen: int = 0
@@ -103,7 +117,45 @@ async def place_all(redis: Redis, engine: AsyncEngine) -> None:
     await presence.report_many(redis, [(int(w), float(x), float(y), now) for w, x, y in rows])
 
 
-async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet, port: int, *, rate: float,
+class WallWatch:
+    """An operator's wall socket kept open through the drill: the incidents whose `incident.created` it heard. A socket
+    the server closes is reopened and resumed from its last event id, as the pages do."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+        self.heard: set[int] = set()
+        self.reconnects = -1  # the first connect is not one
+        self._last: str | None = None
+        self._stop = asyncio.Event()
+
+    def _note(self, frame: dict) -> None:
+        if frame.get("type") == "event":
+            self._last = frame["id"]
+            if frame["event"].get("kind") == "incident.created":
+                self.heard.add(int(frame["event"]["incident_id"]))
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            self.reconnects += 1
+            try:
+                ws = await open_ws(self.port, self.token)
+                try:
+                    _, caught_up, _ = await subscribe(ws, last_event_id=self._last, within=10)
+                    for frame in caught_up:
+                        self._note(frame)
+                    while not self._stop.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            self._note(await recv(ws, 0.5))
+                finally:
+                    await ws.close()
+            except (ConnectionClosed, OSError, TimeoutError, AssertionError):
+                await asyncio.sleep(0.2)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+async def drill(engine: AsyncEngine, settings: Settings, redis_set: Failover, port: int, *, rate: float,
                 seconds: float, kill_at_s: float, workers: int, max_load: int = 2, settle_s: float = 20.0,
                 server_workers: int = 1) -> Figures:
     auth = await prepare(engine, settings, workers=workers, max_load=max_load)
@@ -115,9 +167,12 @@ async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet,
     client = redis_from_url(settings.redis_url, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
     await client.flushdb()  # the set's own database: the server rebuilds the live state from this seed at start
     proc = start_server(port, env)
+    wall = WallWatch(port, auth.removeprefix("Bearer "))
+    watching: asyncio.Task | None = None
     try:
         wait_ready(port, proc=proc, timeout=90)
         await place_all(client, engine)
+        watching = asyncio.create_task(wall.run())
         results: list[tuple[float, float, int, dict]] = []
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=400)) as http:
             async def post(i: int) -> None:
@@ -137,12 +192,13 @@ async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet,
 
             async def killer() -> float:
                 await asyncio.sleep(kill_at_s)
+                old = await asyncio.to_thread(redis_set.master_port)  # asked before the clock starts (redis-cli)
                 killed = time.monotonic()
                 nonlocal killed_wall
                 killed_wall = time.time()
-                old = await asyncio.to_thread(sentinels.kill_master)
-                while True:  # poll the Sentinels until they name another master
-                    if await asyncio.to_thread(sentinels.master_port) != old:
+                await asyncio.to_thread(redis_set.kill, old)
+                while True:  # poll the Sentinels (the cluster's nodes) until they name another master
+                    if await asyncio.to_thread(redis_set.master_port) not in (old, 0):
                         break
                     await asyncio.sleep(0.05)
                 figures.failover_s = time.monotonic() - killed
@@ -174,9 +230,13 @@ async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet,
                 states = dict((int(i), str(s)) for i, s in await conn.execute(
                     text("SELECT id, status FROM incidents WHERE id = ANY(:ids)"), {"ids": acked}))
             unsettled = [i for i in acked if states.get(i) not in ("dispatched", "needs_attention")]
-            if not unsettled or time.monotonic() > deadline:
+            if (not unsettled and wall.heard.issuperset(acked)) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
+        wall.stop()
+        await watching
+        figures.wall_missed = len(set(acked) - wall.heard)
+        figures.wall_reconnects = wall.reconnects
         figures.lost = sum(1 for i in acked if i not in states)
         figures.unsettled = len(unsettled)
         for s in states.values():
@@ -192,6 +252,9 @@ async def drill(engine: AsyncEngine, settings: Settings, sentinels: SentinelSet,
         figures.double_bookings = sum(1 for _, n, cap in rows if n > cap)
         figures.max_load_seen = max((int(n) for _, n, _ in rows), default=0)
     finally:
+        if watching is not None:
+            wall.stop()
+            await watching
         await client.aclose()
         stop(proc)
     logs = log_tail(proc, 200_000)

@@ -83,6 +83,7 @@ class Figures:
     acknowledged: int = 0
     refused_503: int = 0
     other_status: dict[int, int] = field(default_factory=dict)
+    no_answer: dict[str, int] = field(default_factory=dict)  # status 0: the client's error, by kind
     failover_s: float = 0.0  # SIGKILL -> the Sentinels (or the cluster) name the replica as master
     resumed_s: float = 0.0  # SIGKILL -> the first answer that dispatched an alert posted after the kill
     resumed_db_s: float = 0.0  # SIGKILL -> first worker order (PostgreSQL's clock) of an incident created after it
@@ -127,6 +128,7 @@ class WallWatch:
         self.reconnects = -1  # the first connect is not one
         self._last: str | None = None
         self._stop = asyncio.Event()
+        self.live = asyncio.Event()  # subscribed: the alerts may start
 
     def _note(self, frame: dict) -> None:
         if frame.get("type") == "event":
@@ -143,6 +145,7 @@ class WallWatch:
                     _, caught_up, _ = await subscribe(ws, last_event_id=self._last, within=10)
                     for frame in caught_up:
                         self._note(frame)
+                    self.live.set()
                     while not self._stop.is_set():
                         with contextlib.suppress(TimeoutError):
                             self._note(await recv(ws, 0.5))
@@ -173,6 +176,7 @@ async def drill(engine: AsyncEngine, settings: Settings, redis_set: Failover, po
         wait_ready(port, proc=proc, timeout=90)
         await place_all(client, engine)
         watching = asyncio.create_task(wall.run())
+        await asyncio.wait_for(wall.live.wait(), 30)
         results: list[tuple[float, float, int, dict]] = []
         async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=400)) as http:
             async def post(i: int) -> None:
@@ -182,8 +186,8 @@ async def drill(engine: AsyncEngine, settings: Settings, redis_set: Failover, po
                     r = await http.post(f"http://127.0.0.1:{port}/api/v1/alerts", headers={"Authorization": auth},
                                         json={"category": "noise", "description": f"第{i}号", "lon": lon,
                                               "lat": lat, "channel": "hotline"})
-                except httpx.TransportError:  # no answer: not acknowledged (counted as status 0)
-                    results.append((sent, time.monotonic(), 0, {}))
+                except httpx.TransportError as exc:  # no answer: not acknowledged (counted as status 0)
+                    results.append((sent, time.monotonic(), 0, {"no_answer": type(exc).__name__}))
                     return
                 body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
                 if r.status_code == 503:
@@ -220,6 +224,9 @@ async def drill(engine: AsyncEngine, settings: Settings, redis_set: Failover, po
         for _, _, status, _ in results:
             if status not in (201, 503):
                 figures.other_status[status] = figures.other_status.get(status, 0) + 1
+        for _, _, _, body in results:
+            if "no_answer" in body:
+                figures.no_answer[body["no_answer"]] = figures.no_answer.get(body["no_answer"], 0) + 1
         resumed = [done for sent, done, status, body in results
                    if sent > killed and status == 201 and body.get("status") == "dispatched"]
         figures.resumed_s = (min(resumed) - killed) if resumed else float("inf")

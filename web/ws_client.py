@@ -33,6 +33,7 @@ class Client:
         self.cursor_id = "0-0"
         self.backlog: deque[StreamEntry] | None = None  # not None while catching up from last_event_id
         self.last_seen = time.monotonic()
+        self.next_ping = self.last_seen  # set by the hub when it registers the socket (its phase of the interval)
         self.close_code: int | None = None
         self.close_reason = ""
         self.disconnected = False

@@ -268,3 +268,19 @@ async def drill(engine: AsyncEngine, settings: Settings, redis_set: Failover, po
     if figures.other_status:
         print(logs[-4000:])
     return figures
+
+
+def check(f: Figures, what: str) -> None:
+    """Print the drill's figures and assert what every drill must show (tests/ops/test_fault_*.py)."""
+    print(f"\n{what} failover at {f.rate_per_s:.0f} alerts/s: {f.posted} posted, {f.acknowledged} acknowledged "
+          f"(201), {f.refused_503} answered 503; failover {f.failover_s:.2f} s, dispatch resumed "
+          f"{f.resumed_s:.2f} s after the kill (first order in PostgreSQL {f.resumed_db_s:.2f} s); "
+          f"lost {f.lost}, unsettled {f.unsettled}, missed by the wall {f.wall_missed} "
+          f"(its socket resumed {f.wall_reconnects} times), double bookings "
+          f"{f.double_bookings} (max load held {f.max_load_seen}); incidents {f.status_counts}")
+    assert f.other_status == {}, f.other_status  # 201 or 503, never a 500
+    assert f.acknowledged > 0.5 * f.posted
+    assert f.lost == 0 and f.unsettled == 0
+    assert f.wall_missed == 0  # the hub kept reading the event stream through the switch
+    assert f.double_bookings == 0
+    assert f.resumed_s <= f.failover_s + 2.0

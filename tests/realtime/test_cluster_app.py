@@ -16,12 +16,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bench import node_groups, nodes_measure
-from bench.wsclient import close_all
+from bench import node_groups
 from command.core.db import make_sessionmaker
 from command.core.redis_client import ready
 from command.core.settings import Settings
 from dispatch import keys, presence
+from tests import node_alerts
 from tests.dispatch_fixtures import Who, add_user, add_workers, at, seed_world
 from tests.environment import make_test_settings, redis_client
 from tests.procs import kernel_ports
@@ -81,34 +81,9 @@ def groups_fixture(town, csettings: Settings, tmp_path: Path) -> Iterator[dict[s
 
 async def test_alerts_are_dispatched_and_heard_across_groups_on_a_cluster(town, groups, clean_db, csettings) -> None:
     op, _, workers = town
-    async with httpx.AsyncClient(timeout=10) as http:  # every worker present (reported to either group)
-        for i, (who, (lon, lat)) in enumerate(workers):
-            r = await http.post(f"{groups['AB'[i % 2]]}/api/v1/workers/me/position", json={"lon": lon, "lat": lat},
-                                headers=who.headers)
-            assert r.status_code == 200, r.text
-    walls = await nodes_measure.open_walls(groups, {"D": op.token}, per_group=1)
-    try:
-        baseline = await nodes_measure.last_event_id(clean_db)
-
-        def maker(group: str):  # type: ignore[no-untyped-def]
-            def make(i: int) -> nodes_measure.Alert:
-                lon, lat = workers[(i * 3 + len(group)) % len(workers)][1]
-                return nodes_measure.Alert({"category": "noise", "description": f"{group}{i}", "lon": lon + 1e-5,
-                                            "lat": lat, "channel": "hotline"}, "D")
-            return make
-
-        sent, post = await nodes_measure.drive(groups, op.token, {g: maker(g) for g in groups}, rate=RATE,
-                                               seconds=SECONDS, clients=8)
-        events = await nodes_measure.settle(clean_db, walls, sent, baseline, within_s=10)
-        out = nodes_measure.report(walls, sent, events, SECONDS)
-    finally:
-        await close_all([w.rx for w in walls])
+    out, post = await node_alerts.alerts_across_groups(groups, clean_db, op, workers, rate=RATE, seconds=SECONDS)
     per_group = int(RATE * SECONDS)
-    assert {g: p["statuses"] for g, p in post.items()} == {"A": {"201": per_group}, "B": {"201": per_group}}
-    assert {k: v["count"] for k, v in out["latency_ms"].items()} == {
-        "A->A": per_group, "A->B": per_group, "B->A": per_group, "B->B": per_group}
-    assert out["delivery"] == {"walls": 2, "missing": 0, "duplicates": 0, "out_of_scope": 0,
-                               "frames": sum(w["expected"] for w in out["per_wall"]), "receiver_errors": 0}
+    node_alerts.check_heard_once_everywhere(out, post, per_group)
     async with clean_db.connect() as conn:  # each alert staffed by one worker, claimed on the cluster
         staffed = (await conn.execute(text(
             "SELECT count(DISTINCT incident_id) FROM orders WHERE worker_id IS NOT NULL"))).scalar_one()

@@ -10,12 +10,12 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench import node_groups, nodes_measure
-from bench.wsclient import Receiver, close_all
+from bench.wsclient import Receiver
 from command.core.db import make_sessionmaker
+from tests import node_alerts
 from tests.dispatch_fixtures import add_user, add_workers, at, seed_world
 from tests.environment import make_test_settings
 from tests.procs import kernel_ports
@@ -63,40 +63,14 @@ def groups_fixture(town, nsettings, shared) -> Iterator[dict[str, str]]:
 
 async def test_a_wall_on_one_group_hears_every_alert_posted_to_the_other_once(town, groups, clean_db) -> None:
     op, workers = town
-    async with httpx.AsyncClient(timeout=10) as http:  # every worker present (reported to either group)
-        for i, (who, (lon, lat)) in enumerate(workers):
-            r = await http.post(f"{groups['AB'[i % 2]]}/api/v1/workers/me/position", json={"lon": lon, "lat": lat},
-                                headers=who.headers)
-            assert r.status_code == 200, r.text
-    walls = await nodes_measure.open_walls(groups, {"D": op.token}, per_group=1)
-    try:
-        baseline = await nodes_measure.last_event_id(clean_db)
-
-        def maker(group: str):  # type: ignore[no-untyped-def]
-            def make(i: int) -> nodes_measure.Alert:
-                lon, lat = workers[(i * 3 + len(group)) % len(workers)][1]
-                return nodes_measure.Alert({"category": "noise", "description": f"{group}{i}", "lon": lon + 1e-5,
-                                            "lat": lat, "channel": "hotline"}, "D")
-            return make
-
-        sent, post = await nodes_measure.drive(groups, op.token, {g: maker(g) for g in groups}, rate=RATE,
-                                               seconds=SECONDS, clients=8)
-        events = await nodes_measure.settle(clean_db, walls, sent, baseline, within_s=10)
-        out = nodes_measure.report(walls, sent, events, SECONDS)
-    finally:
-        await close_all([w.rx for w in walls])
+    out, post = await node_alerts.alerts_across_groups(groups, clean_db, op, workers, rate=RATE, seconds=SECONDS)
     print(f"\n{out['alerts_accepted']} alerts, {out['events']} events; latency ms "
           f"{ {k: (v.get('p50_ms'), v.get('max_ms')) for k, v in out['latency_ms'].items()} }; {out['delivery']}")
     per_group = int(RATE * SECONDS)
-    assert {g: p["statuses"] for g, p in post.items()} == {"A": {"201": per_group}, "B": {"201": per_group}}
+    node_alerts.check_heard_once_everywhere(out, post, per_group)
     assert out["alerts_accepted"] == 2 * per_group
-    # Every alert heard on both groups' walls: across (A->B, B->A) and within (A->A, B->B), once each.
-    assert {k: v["count"] for k, v in out["latency_ms"].items()} == {
-        "A->A": per_group, "A->B": per_group, "B->A": per_group, "B->B": per_group}
     assert out["alerts_missed_by_walls"] == {}
     assert out["events"] >= 2 * 2 * per_group  # at least created and an order per alert
-    assert out["delivery"] == {"walls": 2, "missing": 0, "duplicates": 0, "out_of_scope": 0,
-                               "frames": sum(w["expected"] for w in out["per_wall"]), "receiver_errors": 0}
     assert all(w["expected"] >= 2 * 2 * per_group for w in out["per_wall"])
 
 

@@ -4,12 +4,43 @@ Cluster)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench import nodes_measure
+from bench import node_groups, nodes_measure
 from bench.wsclient import close_all
+from command.core.settings import Settings
 from tests.dispatch_fixtures import Who
+from tests.procs import kernel_ports
+
+
+def shared_dir(root: Path, settings: Settings) -> Path:
+    """What the groups share besides PostgreSQL and Redis: the key file (and the uploads directory)."""
+    shared = node_groups.shared_dir(root)
+    key = shared / "secret_key"
+    key.write_text(settings.secret_key + "\n")
+    key.chmod(0o600)
+    return shared
+
+
+@contextmanager
+def two_groups(settings: Settings, shared: Path, **env: str) -> Iterator[dict[str, str]]:
+    """Groups A and B of one web process each on the settings' PostgreSQL and Redis; their URLs. Stopped after,
+    and neither may have logged a traceback."""
+    started = node_groups.start_groups(
+        list(zip("AB", kernel_ports(2), strict=True)), processes=1, shared=shared,
+        env={"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "GRIDCMD_LOG_LEVEL": "warning",
+             **env})
+    try:
+        yield {g.name: g.url for g in started}
+    finally:
+        tails = [node_groups.stop_group(g) for g in started]
+    for tail in tails:
+        assert "Traceback" not in tail, tail
 
 
 async def alerts_across_groups(groups: dict[str, str], engine: AsyncEngine, op: Who,

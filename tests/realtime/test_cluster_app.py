@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bench import node_groups
 from command.core.db import make_sessionmaker
 from command.core.redis_client import ready
 from command.core.settings import Settings
@@ -24,7 +23,6 @@ from dispatch import keys, presence
 from tests import node_alerts
 from tests.dispatch_fixtures import Who, add_user, add_workers, at, seed_world
 from tests.environment import make_test_settings, redis_client
-from tests.procs import kernel_ports
 from tests.redis_cluster import cluster_url
 from tests.ws_helpers import closed_with, open_ws, subscribe
 
@@ -62,21 +60,10 @@ async def town_fixture(clean_db, csettings: Settings) -> tuple[Who, Who, list]:
 
 @pytest.fixture(name="groups")
 def groups_fixture(town, csettings: Settings, tmp_path: Path) -> Iterator[dict[str, str]]:
-    shared = node_groups.shared_dir(tmp_path / "shared")
-    key = shared / "secret_key"
-    key.write_text(csettings.secret_key + "\n")
-    key.chmod(0o600)
     # Accounts cached 30 s: a socket closed within 2 s of a change was told through the cluster's pub/sub.
-    env = {"DATABASE_URL": csettings.database_url, "REDIS_URL": csettings.redis_url, "GRIDCMD_LOG_LEVEL": "warning",
-           "GRIDCMD_ACCOUNT_CACHE_S": "30"}
-    started = node_groups.start_groups(list(zip("AB", kernel_ports(2), strict=True)), processes=1, env=env,
-                                       shared=shared)
-    try:
-        yield {g.name: g.url for g in started}
-    finally:
-        tails = [node_groups.stop_group(g) for g in started]
-    for tail in tails:
-        assert "Traceback" not in tail, tail
+    with node_alerts.two_groups(csettings, node_alerts.shared_dir(tmp_path / "shared", csettings),
+                                GRIDCMD_ACCOUNT_CACHE_S="30") as urls:
+        yield urls
 
 
 async def test_alerts_are_dispatched_and_heard_across_groups_on_a_cluster(town, groups, clean_db, csettings) -> None:

@@ -18,7 +18,6 @@ from command.core.db import make_sessionmaker
 from tests import node_alerts
 from tests.dispatch_fixtures import add_user, add_workers, at, seed_world
 from tests.environment import make_test_settings
-from tests.procs import kernel_ports
 
 RATE, SECONDS = 4.0, 2.0  # per group: 8 alerts posted to each
 
@@ -41,24 +40,13 @@ async def town_fixture(clean_db, redis, nsettings):
 
 @pytest.fixture(name="shared")
 def shared_fixture(tmp_path: Path, nsettings) -> Path:
-    shared = node_groups.shared_dir(tmp_path / "shared")
-    key = shared / "secret_key"
-    key.write_text(nsettings.secret_key + "\n")
-    key.chmod(0o600)
-    return shared
+    return node_alerts.shared_dir(tmp_path / "shared", nsettings)
 
 
 @pytest.fixture(name="groups")
 def groups_fixture(town, nsettings, shared) -> Iterator[dict[str, str]]:
-    env = {"DATABASE_URL": nsettings.database_url, "REDIS_URL": nsettings.redis_url, "GRIDCMD_LOG_LEVEL": "warning"}
-    started = node_groups.start_groups(list(zip("AB", kernel_ports(2), strict=True)), processes=1, env=env,
-                                       shared=shared)
-    try:
-        yield {g.name: g.url for g in started}
-    finally:
-        tails = [node_groups.stop_group(g) for g in started]
-    for tail in tails:
-        assert "Traceback" not in tail, tail
+    with node_alerts.two_groups(nsettings, shared) as urls:
+        yield urls
 
 
 async def test_a_wall_on_one_group_hears_every_alert_posted_to_the_other_once(town, groups, clean_db) -> None:

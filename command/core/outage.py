@@ -47,9 +47,10 @@ def _sqlstate(exc: BaseException) -> str | None:
 def _one(exc: BaseException) -> str | None:
     if isinstance(exc, (redis_errors.ConnectionError, redis_errors.TimeoutError)):
         return REDIS
-    # A Redis Cluster with no node answering, a shard without a master (CLUSTERDOWN) or a slot in migration
-    # (TRYAGAIN): down or switching, as a failover of a single Redis.
-    if isinstance(exc, (redis_errors.RedisClusterException, redis_errors.ClusterError, redis_errors.TryAgainError)):
+    # A Redis Cluster shard without a master (CLUSTERDOWN, MASTERDOWN), a slot nobody serves yet, a slot in
+    # migration (TRYAGAIN): down or switching, as a failover of a single Redis. Not every RedisClusterException: a
+    # cross-slot command is a bug (500); "cannot be connected" carries its ConnectionError as the cause.
+    if isinstance(exc, (redis_errors.ClusterError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError)):
         return REDIS
     if isinstance(exc, redis_errors.ReadOnlyError) or (
             isinstance(exc, redis_errors.ResponseError) and any(word in str(exc) for word in _SWITCHING)):

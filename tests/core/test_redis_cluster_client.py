@@ -71,3 +71,30 @@ async def test_a_space_on_another_master_is_marked_with_that_masters_run_id(clus
         await client.delete(*space.all)
     finally:
         await client.aclose()
+
+
+def test_a_cluster_that_is_down_or_switching_is_an_outage_and_a_cross_slot_command_is_not() -> None:
+    from redis.exceptions import (
+        ClusterDownError,
+        ConnectionError,
+        CrossSlotTransactionError,
+        MasterDownError,
+        RedisClusterException,
+        SlotNotCoveredError,
+        TryAgainError,
+    )
+
+    from command.core.outage import unavailable
+
+    for down in (ClusterDownError("CLUSTERDOWN The cluster is down"), MasterDownError("MASTERDOWN"),
+                 TryAgainError("TRYAGAIN"), SlotNotCoveredError("slot 3704 is not covered")):
+        assert unavailable(down) == "redis", repr(down)
+    try:  # as redis-py raises it when no startup node answers: the connection error is the cause
+        try:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:7100")
+        except ConnectionError as exc:
+            raise RedisClusterException("Redis Cluster cannot be connected") from exc
+    except RedisClusterException as unreachable:
+        assert unavailable(unreachable) == "redis"
+    assert unavailable(CrossSlotTransactionError("keys in different slots")) is None  # a bug stays a 500
+    assert unavailable(RedisClusterException("all keys must map to the same key slot")) is None
